@@ -1,0 +1,29 @@
+/**
+ * sluice: pull-based async-iterator combinators for backpressure.
+ *
+ * When data arrives faster than it can be handled there are three honest
+ * choices: slow the producer down, buffer a bounded amount, or drop on
+ * purpose. Each combinator here is one of them, takes an async (or plain)
+ * iterable and returns an async iterator, so a pipeline is nested calls read by
+ * a `for await` loop, and demand flows from the consumer back to the producer.
+ *
+ * @example
+ * ```ts
+ * import { boundedBuffer, concurrencyLimit } from "@sluice/sluice";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const ids = boundedBuffer([1, 2, 3], 2);
+ * const results: number[] = [];
+ * for await (const doubled of concurrencyLimit(ids, 2, async (id) => id * 2)) results.push(doubled);
+ * assertEquals(results, [2, 4, 6]);
+ * ```
+ *
+ * @module
+ */
+export * from "./src/types.ts";
+export * from "./src/errors.ts";
+export * from "./src/bounded_buffer.ts";
+export * from "./src/sample_every.ts";
+export * from "./src/concurrency_limit.ts";
+export * from "./src/debounce.ts";
+export * from "./src/pipe.ts";

@@ -1,0 +1,102 @@
+/**
+ * A combinator that reads one source, one item at a time: an {@linkcode Outlet}
+ * plus the pull loop. It keeps at most one read in flight, reads while the
+ * combinator says it has `room()`, and hands each item to `received()`.
+ *
+ * A draining pump (the drop strategies) reads as fast as the source yields,
+ * whether or not the consumer asks, and pauses for a macrotask every few
+ * milliseconds so an in-memory source cannot starve timers and I/O.
+ */
+import { Breather } from "./breather.ts";
+import { Outlet } from "./outlet.ts";
+import { Upstream } from "./upstream.ts";
+import type { Source } from "../types.ts";
+
+export interface PumpOptions<In> {
+  signal?: AbortSignal | undefined;
+  onDrop?: ((item: In) => void) | undefined;
+  /** Read without waiting for demand (and breathe). */
+  drains?: boolean;
+}
+
+export abstract class Pump<In, Out = In> extends Outlet<Out> {
+  readonly #upstream: Upstream<In>;
+  readonly #breather: Breather | undefined;
+  #reading = false;
+  #sourceDone = false;
+
+  constructor(source: Source<In>, options: PumpOptions<In>) {
+    super(options.signal, options.onDrop as ((item: Out) => void) | undefined);
+    this.#upstream = new Upstream(source);
+    this.#breather = options.drains ? new Breather() : undefined;
+  }
+
+  /** True while another read may start now. */
+  protected abstract room(): boolean;
+  /** An item arrived from the source. */
+  protected abstract received(item: In): void;
+  /** The source ended. */
+  protected abstract sourceEnded(): void;
+  /** The source threw; by default the consumer gets the held items, then `error`. */
+  protected sourceFailed(error: unknown): void {
+    this.fail(error);
+  }
+  /** Clears the combinator's own timers; part of cleanup. */
+  protected stop(): void {}
+
+  /** True once the source ended or threw, or reading was stopped. */
+  protected get sourceDone(): boolean {
+    return this.#sourceDone;
+  }
+
+  /** Stops reading for good (after an error of the combinator's own); the source is closed on cleanup. */
+  protected stopReading(): void {
+    this.#sourceDone = true;
+  }
+
+  protected start(): void {
+    this.#breather?.begin();
+  }
+
+  protected demand(): void {
+    this.pull();
+  }
+
+  protected cleanup(): Promise<void> {
+    this.#breather?.cancel();
+    this.stop();
+    return this.#upstream.close();
+  }
+
+  /** Starts a read if none is in flight and there is room. */
+  protected pull = (): void => {
+    if (this.#reading || this.#sourceDone || this.closed || !this.room()) return;
+    const breather = this.#breather;
+    if (breather !== undefined) {
+      if (breather.paused) return;
+      if (breather.due()) return breather.pause(this.pull);
+    }
+    this.#reading = true;
+    this.#upstream.next().then(this.#onResult, this.#onError);
+  };
+
+  #onResult = (result: IteratorResult<In>): void => {
+    this.#reading = false;
+    if (this.closed) return;
+    if (result.done) {
+      this.#sourceDone = true;
+      this.#upstream.finished();
+      this.sourceEnded();
+      return;
+    }
+    this.received(result.value);
+    this.pull();
+  };
+
+  #onError = (error: unknown): void => {
+    this.#reading = false;
+    this.#sourceDone = true;
+    this.#upstream.finished();
+    if (!this.closed) this.sourceFailed(error);
+  };
+}

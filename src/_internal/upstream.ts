@@ -1,0 +1,87 @@
+/**
+ * The source side of a combinator: opens the source's iterator on the first
+ * pull (so a combinator stays lazy), reads sync iterables as async ones, and
+ * closes the source exactly once, and only if it is still open.
+ */
+import type { Source } from "../types.ts";
+
+const CLOSED: Promise<void> = Promise.resolve();
+
+export class Upstream<T> {
+  #source: Source<T> | undefined;
+  #iterator: AsyncIterator<T> | undefined;
+  #finished = false;
+
+  constructor(source: Source<T>) {
+    this.#source = source;
+  }
+
+  /** Pulls the next item. Never throws: a synchronous throw becomes a rejection. */
+  next(): Promise<IteratorResult<T>> {
+    try {
+      const iterator = this.#iterator ?? this.#open();
+      return Promise.resolve(iterator.next());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Records that the source ended or threw by itself: it is closed already, so `close()` leaves it alone. */
+  finished(): void {
+    this.#finished = true;
+  }
+
+  /** Calls the source's `return()` once, if it was opened and has not finished. */
+  close(): Promise<void> {
+    const iterator = this.#iterator;
+    if (iterator === undefined || this.#finished) {
+      this.#finished = true;
+      return CLOSED;
+    }
+    this.#finished = true;
+    try {
+      return Promise.resolve(iterator.return?.()).then(noop);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #open(): AsyncIterator<T> {
+    if (this.#finished) throw new Error("sluice: internal: pulled from a closed source");
+    const source = this.#source!;
+    this.#source = undefined;
+    const asyncOpen = (source as AsyncIterable<T>)[Symbol.asyncIterator];
+    this.#iterator = typeof asyncOpen === "function"
+      ? asyncOpen.call(source)
+      : new SyncAsAsync((source as Iterable<T>)[Symbol.iterator]());
+    return this.#iterator;
+  }
+}
+
+function noop(): void {}
+
+/** The source itself if it is async; otherwise an async view of it, opened afresh on each iteration. */
+export function asAsyncIterable<T>(source: Source<T>): AsyncIterable<T> {
+  if (typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === "function") return source as AsyncIterable<T>;
+  return {
+    [Symbol.asyncIterator]: () => new SyncAsAsync((source as Iterable<T>)[Symbol.iterator]()),
+  };
+}
+
+/** A sync iterator seen through the async protocol. Items are not awaited: their type says what they are. */
+class SyncAsAsync<T> implements AsyncIterator<T> {
+  #iterator: Iterator<T>;
+
+  constructor(iterator: Iterator<T>) {
+    this.#iterator = iterator;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    return Promise.resolve(this.#iterator.next());
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    const result = this.#iterator.return?.();
+    return Promise.resolve(result ?? { done: true, value: undefined });
+  }
+}

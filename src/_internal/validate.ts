@@ -1,0 +1,83 @@
+/**
+ * Argument checks run at call time, so a bad argument throws where it was
+ * written, with a message naming the call, the parameter and the value.
+ */
+import type { Overflow } from "../types.ts";
+
+/** Renders a received value for an error message: `0`, `"64"`, `undefined`, `an object`. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === "function") return "a function";
+  if (typeof value === "symbol") return value.toString();
+  if (Array.isArray(value)) return "an array";
+  return "an object";
+}
+
+export function isIterableSource(value: unknown): boolean {
+  return value != null &&
+    (typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function" ||
+      typeof (value as Iterable<unknown>)[Symbol.iterator] === "function");
+}
+
+export function assertSource(source: unknown, call: string, param = "source"): void {
+  if (!isIterableSource(source)) {
+    throw new TypeError(`${call}: '${param}' must be an AsyncIterable or Iterable, received ${describe(source)}`);
+  }
+}
+
+export function assertPositiveInteger(value: unknown, call: string, param: string): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
+    throw new RangeError(`${call}: '${param}' must be a positive integer, received ${describe(value)}`);
+  }
+}
+
+export function assertPositiveTime(value: unknown, call: string, param: string): void {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${call}: '${param}' must be a positive finite number, received ${describe(value)}`);
+  }
+}
+
+export function assertFunction(value: unknown, call: string, param: string): void {
+  if (typeof value !== "function") {
+    throw new TypeError(`${call}: '${param}' must be a function, received ${describe(value)}`);
+  }
+}
+
+export function assertOptionalFunction(value: unknown, call: string, param: string): void {
+  if (value !== undefined) assertFunction(value, call, param);
+}
+
+export function assertOptions(options: unknown, call: string, param = "options"): void {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${call}: '${param}' must be an object, received ${describe(options)}`);
+  }
+}
+
+export function assertOptionalBoolean(value: unknown, call: string, param: string): void {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new TypeError(`${call}: '${param}' must be a boolean, received ${describe(value)}`);
+  }
+}
+
+export function assertSignal(signal: unknown, call: string): void {
+  if (signal === undefined) return;
+  const candidate = signal as AbortSignal | null;
+  if (
+    candidate === null || typeof candidate !== "object" || typeof candidate.aborted !== "boolean" ||
+    typeof candidate.addEventListener !== "function"
+  ) {
+    throw new TypeError(`${call}: 'signal' must be an AbortSignal, received ${describe(signal)}`);
+  }
+}
+
+const OVERFLOWS: readonly Overflow[] = ["wait", "drop-oldest", "drop-newest", "error"];
+
+export function assertOverflow(value: unknown, call: string): void {
+  if (value !== undefined && !OVERFLOWS.includes(value as Overflow)) {
+    throw new RangeError(
+      `${call}: 'overflow' must be one of "wait", "drop-oldest", "drop-newest", "error", received ${describe(value)}`,
+    );
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * `boundedBuffer`: read ahead of a slow consumer, up to a fixed number of items.
+ * @module
+ */
+import { Pump } from "./_internal/pump.ts";
+import { Queue } from "./_internal/queue.ts";
+import {
+  assertOptionalFunction,
+  assertOptions,
+  assertOverflow,
+  assertPositiveInteger,
+  assertSignal,
+  assertSource,
+} from "./_internal/validate.ts";
+import { OverflowError } from "./errors.ts";
+import type { BufferedIterator, Overflow, Source } from "./types.ts";
+
+/** Options for {@linkcode boundedBuffer}. */
+export interface BoundedBufferOptions<T> {
+  /** What to do when the buffer is full. Default `"wait"`: stop reading until there is room. */
+  overflow?: Overflow;
+  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Called with every item the overflow strategy drops. */
+  onDrop?: (item: T) => void;
+}
+
+/**
+ * Reads ahead of the consumer into a buffer of at most `capacity` items, so a
+ * bursty producer and a bursty consumer overlap instead of waiting on each other.
+ *
+ * Use it to absorb bursts (a disk that stalls now and then, a consumer that
+ * handles items in spurts). With the default `overflow: "wait"` nothing is
+ * lost: the source is read only while fewer than `capacity` items are held,
+ * counting a read in flight, so the producer is slowed to the consumer's pace
+ * (reads = items delivered + `capacity`). With `"drop-oldest"`, `"drop-newest"`
+ * or `"error"` the source is read as fast as it yields (a live feed that
+ * cannot be paused) and a full buffer drops or fails instead.
+ *
+ * Memory: at most `capacity` items.
+ *
+ * @param source The items to read ahead.
+ * @param capacity How many items may be held, a positive integer.
+ * @param options `overflow`, `signal` and `onDrop`.
+ * @returns An async iterator of the same items (fewer if the strategy drops), in order.
+ * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
+ * @throws {RangeError} If `capacity` is not a positive integer or `overflow` is unknown.
+ *
+ * @example Read ahead of a slow consumer
+ * ```ts
+ * import { boundedBuffer } from "@sluice/sluice";
+ * import { assertEquals } from "@std/assert";
+ *
+ * async function* lines() {
+ *   yield "a";
+ *   yield "b";
+ *   yield "c";
+ * }
+ * const seen: string[] = [];
+ * for await (const line of boundedBuffer(lines(), 2)) seen.push(line);
+ * assertEquals(seen, ["a", "b", "c"]);
+ * ```
+ */
+export function boundedBuffer<T>(
+  source: Source<T>,
+  capacity: number,
+  options: BoundedBufferOptions<T> = {},
+): BufferedIterator<T> {
+  const call = "boundedBuffer";
+  assertSource(source, call);
+  assertPositiveInteger(capacity, call, "capacity");
+  assertOptions(options, call);
+  assertOverflow(options.overflow, call);
+  assertSignal(options.signal, call);
+  assertOptionalFunction(options.onDrop, call, "onDrop");
+  return new BoundedBuffer(source, capacity, options);
+}
+
+class BoundedBuffer<T> extends Pump<T> implements BufferedIterator<T> {
+  readonly #capacity: number;
+  readonly #overflow: Overflow;
+  readonly #items: Queue<T>;
+
+  constructor(source: Source<T>, capacity: number, options: BoundedBufferOptions<T>) {
+    const overflow = options.overflow ?? "wait";
+    super(source, { signal: options.signal, onDrop: options.onDrop, drains: overflow !== "wait" });
+    this.#capacity = capacity;
+    this.#overflow = overflow;
+    this.#items = new Queue(Math.min(capacity, 1024));
+  }
+
+  get held(): number {
+    return this.#items.size;
+  }
+
+  protected room(): boolean {
+    // Counting the read about to start as held keeps reads = delivered + capacity.
+    return this.#overflow !== "wait" || this.#items.size < this.#capacity;
+  }
+
+  protected take(): IteratorResult<T> | undefined {
+    if (this.#items.size === 0) return undefined;
+    return { value: this.#items.shift(), done: false };
+  }
+
+  protected received(item: T): void {
+    if (this.offer(item)) return;
+    if (this.#items.size < this.#capacity) {
+      this.#items.push(item);
+      return;
+    }
+    switch (this.#overflow) {
+      case "drop-oldest": {
+        const oldest = this.#items.shift();
+        this.#items.push(item);
+        this.drop(oldest);
+        return;
+      }
+      case "drop-newest":
+        this.drop(item);
+        return;
+      default: // "error": "wait" never reads while full
+        this.stopReading();
+        this.fail(new OverflowError(this.#capacity, `boundedBuffer: overflow, capacity ${this.#capacity} exceeded`));
+    }
+  }
+
+  protected sourceEnded(): void {
+    this.end();
+  }
+}

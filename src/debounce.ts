@@ -1,0 +1,155 @@
+/**
+ * `debounce`: emit an item once the source has been quiet for a while.
+ * @module
+ */
+import { Pump } from "./_internal/pump.ts";
+import {
+  assertOptionalFunction,
+  assertOptions,
+  assertPositiveTime,
+  assertSignal,
+  assertSource,
+} from "./_internal/validate.ts";
+import type { BufferedIterator, Source } from "./types.ts";
+
+/** Options for {@linkcode debounce}. */
+export interface DebounceOptions<T> {
+  /** Emit a pending item at the latest this long after it became pending, even if items keep coming. */
+  maxWaitMs?: number;
+  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Called with every item replaced by a newer one. */
+  onDrop?: (item: T) => void;
+}
+
+/**
+ * Emits an item once `waitMs` has passed with no newer item; a newer item
+ * replaces the pending one, which is dropped.
+ *
+ * Use it when only the settled value of a burst matters: search-as-you-type,
+ * a file watcher's flurry of change events, a config reload. With `maxWaitMs`
+ * a steady stream still emits at least that often. When the source ends the
+ * pending item is emitted at once. The source is read as fast as it yields;
+ * an emitted item the consumer has not taken yet is replaced by a newer one.
+ *
+ * Memory: at most 2 items (the pending one and the emitted one on offer).
+ *
+ * @param source The bursty items.
+ * @param waitMs The quiet time, in milliseconds, a positive finite number.
+ * @param options `maxWaitMs`, `signal` and `onDrop`.
+ * @returns An async iterator of the last item of each burst, in order.
+ * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
+ * @throws {RangeError} If `waitMs` or `maxWaitMs` is not a positive finite number.
+ *
+ * @example Keep the last keystroke of a burst
+ * ```ts
+ * import { debounce } from "@sluice/sluice";
+ * import { assertEquals } from "@std/assert";
+ *
+ * async function* typing() {
+ *   yield "s";
+ *   yield "sl";
+ *   yield "slu";
+ *   await new Promise((resolve) => setTimeout(resolve, 50));
+ *   yield "sluice";
+ * }
+ * const queries: string[] = [];
+ * for await (const query of debounce(typing(), 20)) queries.push(query);
+ * assertEquals(queries, ["slu", "sluice"]);
+ * ```
+ */
+export function debounce<T>(
+  source: Source<T>,
+  waitMs: number,
+  options: DebounceOptions<T> = {},
+): BufferedIterator<T> {
+  const call = "debounce";
+  assertSource(source, call);
+  assertPositiveTime(waitMs, call, "waitMs");
+  assertOptions(options, call);
+  if (options.maxWaitMs !== undefined) assertPositiveTime(options.maxWaitMs, call, "maxWaitMs");
+  assertSignal(options.signal, call);
+  assertOptionalFunction(options.onDrop, call, "onDrop");
+  return new Debounce(source, waitMs, options);
+}
+
+class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
+  readonly #waitMs: number;
+  readonly #maxWaitMs: number;
+  /** One timer, re-armed only when it fires early: arrivals just move `#lastArrival`. */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #pending: T | undefined;
+  #hasPending = false;
+  #pendingSince = 0;
+  #lastArrival = 0;
+  /** An emitted item the consumer has not taken yet. */
+  #ready: T | undefined;
+  #hasReady = false;
+
+  constructor(source: Source<T>, waitMs: number, options: DebounceOptions<T>) {
+    super(source, { signal: options.signal, onDrop: options.onDrop, drains: true });
+    this.#waitMs = waitMs;
+    this.#maxWaitMs = options.maxWaitMs ?? Infinity;
+  }
+
+  get held(): number {
+    return Number(this.#hasPending) + Number(this.#hasReady);
+  }
+
+  protected override stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  protected room(): boolean {
+    return true;
+  }
+
+  protected take(): IteratorResult<T> | undefined {
+    if (!this.#hasReady) return undefined;
+    const value = this.#ready as T;
+    this.#ready = undefined;
+    this.#hasReady = false;
+    return { value, done: false };
+  }
+
+  protected received(item: T): void {
+    const now = performance.now();
+    if (this.#hasPending) this.drop(this.#pending as T);
+    else this.#pendingSince = now;
+    this.#pending = item;
+    this.#hasPending = true;
+    this.#lastArrival = now;
+    if (this.#timer === undefined) this.#timer = setTimeout(this.#fire, Math.min(this.#waitMs, this.#maxWaitMs));
+  }
+
+  protected sourceEnded(): void {
+    this.#emitPending();
+    this.end();
+  }
+
+  protected override sourceFailed(error: unknown): void {
+    this.#emitPending();
+    this.fail(error);
+  }
+
+  #fire = (): void => {
+    this.#timer = undefined;
+    if (!this.#hasPending) return;
+    const due = Math.min(this.#lastArrival + this.#waitMs, this.#pendingSince + this.#maxWaitMs);
+    const left = due - performance.now();
+    if (left <= 0) this.#emitPending();
+    else this.#timer = setTimeout(this.#fire, left);
+  };
+
+  #emitPending(): void {
+    if (!this.#hasPending) return;
+    const item = this.#pending as T;
+    this.#pending = undefined;
+    this.#hasPending = false;
+    if (this.offer(item)) return;
+    if (this.#hasReady) this.drop(this.#ready as T);
+    this.#ready = item;
+    this.#hasReady = true;
+  }
+}

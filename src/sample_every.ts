@@ -1,0 +1,142 @@
+/**
+ * `sampleEvery`: keep the latest item once per interval, drop the rest.
+ * @module
+ */
+import { Pump } from "./_internal/pump.ts";
+import {
+  assertOptionalFunction,
+  assertOptions,
+  assertPositiveTime,
+  assertSignal,
+  assertSource,
+} from "./_internal/validate.ts";
+import type { BufferedIterator, Source } from "./types.ts";
+
+/** Options for {@linkcode sampleEvery}. */
+export interface SampleEveryOptions<T> {
+  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Called with every item passed over. */
+  onDrop?: (item: T) => void;
+}
+
+/**
+ * Reads the source as fast as it yields and, once per `intervalMs`, offers the
+ * latest item that arrived since the previous tick. Everything in between is
+ * dropped on purpose.
+ *
+ * Use it for a feed whose latest value is all that matters (metrics, sensor
+ * readings, positions, progress) when the producer cannot be slowed down and
+ * the consumer only needs a steady view. A sample the consumer has not taken
+ * yet is replaced by a newer one, so a slow consumer always gets the freshest
+ * value. When the source ends, the latest item not yet emitted is emitted at
+ * once. The output is a subsequence of the input, in order.
+ *
+ * Memory: at most 2 items (the latest arrival and the sample on offer).
+ *
+ * @param source The feed to sample.
+ * @param intervalMs The sampling period in milliseconds, a positive finite number.
+ * @param options `signal` and `onDrop`.
+ * @returns An async iterator of at most one item per interval, plus the last one.
+ * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
+ * @throws {RangeError} If `intervalMs` is not a positive finite number.
+ *
+ * @example Keep the latest reading of a fast feed
+ * ```ts
+ * import { sampleEvery } from "@sluice/sluice";
+ * import { assertEquals } from "@std/assert";
+ *
+ * // The source ends before the first tick: only its last item is emitted.
+ * const readings = [10, 11, 12, 13];
+ * const kept: number[] = [];
+ * for await (const reading of sampleEvery(readings, 1000)) kept.push(reading);
+ * assertEquals(kept, [13]);
+ * ```
+ */
+export function sampleEvery<T>(
+  source: Source<T>,
+  intervalMs: number,
+  options: SampleEveryOptions<T> = {},
+): BufferedIterator<T> {
+  const call = "sampleEvery";
+  assertSource(source, call);
+  assertPositiveTime(intervalMs, call, "intervalMs");
+  assertOptions(options, call);
+  assertSignal(options.signal, call);
+  assertOptionalFunction(options.onDrop, call, "onDrop");
+  return new SampleEvery(source, intervalMs, options);
+}
+
+class SampleEvery<T> extends Pump<T> implements BufferedIterator<T> {
+  readonly #intervalMs: number;
+  #ticker: ReturnType<typeof setInterval> | undefined;
+  /** The newest item that arrived since the last tick. */
+  #latest: T | undefined;
+  #hasLatest = false;
+  /** The sample waiting for the consumer. */
+  #sample: T | undefined;
+  #hasSample = false;
+
+  constructor(source: Source<T>, intervalMs: number, options: SampleEveryOptions<T>) {
+    super(source, { signal: options.signal, onDrop: options.onDrop, drains: true });
+    this.#intervalMs = intervalMs;
+  }
+
+  get held(): number {
+    return Number(this.#hasLatest) + Number(this.#hasSample);
+  }
+
+  protected override start(): void {
+    super.start();
+    this.#ticker = setInterval(this.#tick, this.#intervalMs);
+  }
+
+  protected override stop(): void {
+    clearInterval(this.#ticker);
+    this.#ticker = undefined;
+  }
+
+  protected room(): boolean {
+    return true;
+  }
+
+  protected take(): IteratorResult<T> | undefined {
+    if (!this.#hasSample) return undefined;
+    const value = this.#sample as T;
+    this.#sample = undefined;
+    this.#hasSample = false;
+    return { value, done: false };
+  }
+
+  protected received(item: T): void {
+    if (this.#hasLatest) this.drop(this.#latest as T);
+    this.#latest = item;
+    this.#hasLatest = true;
+  }
+
+  protected sourceEnded(): void {
+    this.#promoteLatest();
+    this.end();
+  }
+
+  protected override sourceFailed(error: unknown): void {
+    this.#promoteLatest();
+    this.fail(error);
+  }
+
+  #tick = (): void => {
+    this.#promoteLatest();
+  };
+
+  /** The latest arrival becomes the sample: handed to a waiting consumer, or replacing an untaken one. */
+  #promoteLatest(): void {
+    if (!this.#hasLatest) return;
+    const item = this.#latest as T;
+    this.#latest = undefined;
+    this.#hasLatest = false;
+    if (this.offer(item)) return;
+    if (this.#hasSample) this.drop(this.#sample as T);
+    this.#sample = item;
+    this.#hasSample = true;
+  }
+}

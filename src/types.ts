@@ -1,0 +1,38 @@
+/**
+ * Types shared by every combinator.
+ * @module
+ */
+
+/** Anything a combinator can read from: an async iterable, or a plain iterable such as an array. */
+export type Source<T> = AsyncIterable<T> | Iterable<T>;
+
+/**
+ * What a bounded buffer does when it is full and another item arrives.
+ *
+ * - `"wait"`: stop pulling (or make the sender wait) until there is room: nothing is lost.
+ * - `"drop-oldest"`: make room by dropping the oldest held item.
+ * - `"drop-newest"`: drop the item that just arrived.
+ * - `"error"`: fail with {@linkcode OverflowError}.
+ *
+ * These map onto the iterable-streams proposal's `block`, `drop-oldest`, `drop-newest` and `strict`.
+ */
+export type Overflow = "wait" | "drop-oldest" | "drop-newest" | "error";
+
+/**
+ * The iterator every combinator returns: a one-shot async iterator that is also
+ * async-disposable, so `await using it = boundedBuffer(...)` closes the source when the block ends.
+ */
+export interface SluiceIterator<T> extends AsyncIterableIterator<T>, AsyncDisposable {
+  [Symbol.asyncIterator](): SluiceIterator<T>;
+}
+
+/**
+ * A {@linkcode SluiceIterator} that holds or drops items on purpose, and says how many.
+ */
+export interface BufferedIterator<T> extends SluiceIterator<T> {
+  [Symbol.asyncIterator](): BufferedIterator<T>;
+  /** Items read from the source and not yet handed to the consumer. */
+  readonly held: number;
+  /** Items dropped so far by the overflow strategy (each one also went to `onDrop`). */
+  readonly dropped: number;
+}
