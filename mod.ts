@@ -10,12 +10,12 @@
  * @example
  * ```ts
  * import { boundedBuffer, concurrencyLimit } from "@sluice/sluice";
- * import { assertEquals } from "@std/assert";
+ * import assert from "node:assert/strict";
  *
  * const ids = boundedBuffer([1, 2, 3], 2);
  * const results: number[] = [];
  * for await (const doubled of concurrencyLimit(ids, 2, async (id) => id * 2)) results.push(doubled);
- * assertEquals(results, [2, 4, 6]);
+ * assert.deepEqual(results, [2, 4, 6]);
  * ```
  *
  * @module

@@ -49,7 +49,7 @@ export interface BoundedBufferOptions<T> {
  * @example Read ahead of a slow consumer
  * ```ts
  * import { boundedBuffer } from "@sluice/sluice";
- * import { assertEquals } from "@std/assert";
+ * import assert from "node:assert/strict";
  *
  * async function* lines() {
  *   yield "a";
@@ -58,7 +58,7 @@ export interface BoundedBufferOptions<T> {
  * }
  * const seen: string[] = [];
  * for await (const line of boundedBuffer(lines(), 2)) seen.push(line);
- * assertEquals(seen, ["a", "b", "c"]);
+ * assert.deepEqual(seen, ["a", "b", "c"]);
  * ```
  */
 export function boundedBuffer<T>(

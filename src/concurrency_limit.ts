@@ -48,7 +48,7 @@ export interface ConcurrencyLimitOptions {
  * @example Fetch pages, four at a time
  * ```ts
  * import { concurrencyLimit } from "@sluice/sluice";
- * import { assertEquals } from "@std/assert";
+ * import assert from "node:assert/strict";
  *
  * const fetchPage = async (id: number) => {
  *   await new Promise((resolve) => setTimeout(resolve, 10 - id));
@@ -56,7 +56,7 @@ export interface ConcurrencyLimitOptions {
  * };
  * const pages: string[] = [];
  * for await (const page of concurrencyLimit([1, 2, 3, 4, 5], 4, fetchPage)) pages.push(page);
- * assertEquals(pages, ["page 1", "page 2", "page 3", "page 4", "page 5"]);
+ * assert.deepEqual(pages, ["page 1", "page 2", "page 3", "page 4", "page 5"]);
  * ```
  */
 export function concurrencyLimit<T, R>(

@@ -44,7 +44,7 @@ export interface DebounceOptions<T> {
  * @example Keep the last keystroke of a burst
  * ```ts
  * import { debounce } from "@sluice/sluice";
- * import { assertEquals } from "@std/assert";
+ * import assert from "node:assert/strict";
  *
  * async function* typing() {
  *   yield "s";
@@ -55,7 +55,7 @@ export interface DebounceOptions<T> {
  * }
  * const queries: string[] = [];
  * for await (const query of debounce(typing(), 20)) queries.push(query);
- * assertEquals(queries, ["slu", "sluice"]);
+ * assert.deepEqual(queries, ["slu", "sluice"]);
  * ```
  */
 export function debounce<T>(

@@ -26,7 +26,7 @@ export type Stage<A, B> = (input: AsyncIterable<A>) => AsyncIterable<B>;
  * @example Buffer, then debounce
  * ```ts
  * import { boundedBuffer, concurrencyLimit, pipe } from "@sluice/sluice";
- * import { assertEquals } from "@std/assert";
+ * import assert from "node:assert/strict";
  *
  * const lengths = pipe(
  *   ["a", "bb", "ccc"],
@@ -35,7 +35,7 @@ export type Stage<A, B> = (input: AsyncIterable<A>) => AsyncIterable<B>;
  * );
  * const seen: number[] = [];
  * for await (const length of lengths) seen.push(length);
- * assertEquals(seen, [1, 2, 3]);
+ * assert.deepEqual(seen, [1, 2, 3]);
  * ```
  */
 export function pipe<A>(source: Source<A>): AsyncIterable<A>;

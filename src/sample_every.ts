@@ -44,13 +44,13 @@ export interface SampleEveryOptions<T> {
  * @example Keep the latest reading of a fast feed
  * ```ts
  * import { sampleEvery } from "@sluice/sluice";
- * import { assertEquals } from "@std/assert";
+ * import assert from "node:assert/strict";
  *
  * // The source ends before the first tick: only its last item is emitted.
  * const readings = [10, 11, 12, 13];
  * const kept: number[] = [];
  * for await (const reading of sampleEvery(readings, 1000)) kept.push(reading);
- * assertEquals(kept, [13]);
+ * assert.deepEqual(kept, [13]);
  * ```
  */
 export function sampleEvery<T>(
