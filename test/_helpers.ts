@@ -140,3 +140,76 @@ export async function unhandledDuring(body: () => Promise<void>, graceMs = 30): 
   }
   return seen;
 }
+
+/**
+ * A source the test feeds by hand: `next()` waits until `push`, `end` or `fail`.
+ * Its `return()` answers at once, even while a `next()` is pending, as a well-behaved
+ * push source does, and it owns no timers (so a fake clock sees only the combinator's).
+ */
+export interface Manual<T> extends AsyncIterable<T> {
+  push(item: T): void;
+  end(): void;
+  fail(error: unknown): void;
+  opens: number;
+  pulls: number;
+  closes: number;
+}
+
+export function manualSource<T = number>(): Manual<T> {
+  const items: IteratorResult<T>[] = [];
+  let failure: { error: unknown } | undefined;
+  let waiting: { resolve(result: IteratorResult<T>): void; reject(error: unknown): void } | undefined;
+  let finished = false;
+  const settle = () => {
+    if (waiting === undefined) return;
+    const { resolve, reject } = waiting;
+    if (items.length > 0) {
+      waiting = undefined;
+      resolve(items.shift()!);
+    } else if (failure !== undefined) {
+      waiting = undefined;
+      const { error } = failure;
+      failure = undefined;
+      finished = true;
+      reject(error);
+    }
+  };
+  const record: Manual<T> = {
+    opens: 0,
+    pulls: 0,
+    closes: 0,
+    push(item) {
+      items.push({ done: false, value: item });
+      settle();
+    },
+    end() {
+      items.push({ done: true, value: undefined });
+      settle();
+    },
+    fail(error) {
+      failure = { error };
+      settle();
+    },
+    [Symbol.asyncIterator]() {
+      record.opens++;
+      return {
+        next() {
+          record.pulls++;
+          if (finished) return Promise.resolve({ done: true, value: undefined });
+          return new Promise<IteratorResult<T>>((resolve, reject) => {
+            waiting = { resolve, reject };
+            settle();
+          });
+        },
+        return() {
+          record.closes++;
+          finished = true;
+          waiting?.resolve({ done: true, value: undefined });
+          waiting = undefined;
+          return Promise.resolve({ done: true, value: undefined });
+        },
+      };
+    },
+  };
+  return record;
+}

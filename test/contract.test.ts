@@ -1,0 +1,423 @@
+/**
+ * The contract every combinator keeps (DESIGN.md, "Semantics every combinator
+ * keeps"), run against each row of one table. A new combinator joins by adding
+ * a row above the marker line.
+ */
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import {
+  boundedBuffer,
+  concurrencyLimit,
+  debounce,
+  pipe,
+  sampleEvery,
+} from "../mod.ts";
+import type { Source } from "../mod.ts";
+import {
+  countedController,
+  delay,
+  fakeClock,
+  instrumented,
+  manualSource,
+  settle,
+  unhandledDuring,
+} from "./_helpers.ts";
+
+type Iter = AsyncIterator<number> & AsyncIterable<number>;
+
+interface InvalidCall {
+  call: () => unknown;
+  type: typeof TypeError | typeof RangeError;
+  /** The parameter the message must name, as written in it: `'capacity'`. */
+  param: string;
+  /** How the received value must appear in the message. */
+  received: string;
+}
+
+interface Row {
+  name: string;
+  /** Builds the combinator over `source`; items come out unchanged (or dropped). */
+  make(source: Source<number>, signal?: AbortSignal): Iter;
+  /** Builds it with an `fn` that throws `error` for item 3, for combinators that take one. */
+  makeFailing?(source: Source<number>, error: Error): Iter;
+  /** Builds it with an `fn` that rejects `error` for every item after `ms`, for combinators that take one. */
+  makeLateFailing?(source: Source<number>, error: Error, ms: number): Iter;
+  invalid: InvalidCall[];
+  /** Never drops: every item before an error is delivered, in order. */
+  lossless: boolean;
+  /** Reads its source on its own, so it must not starve timers. */
+  drains: boolean;
+  /** Fake milliseconds after which an item that arrived has been emitted. */
+  emitMs: number;
+}
+
+const SOURCE = [1, 2, 3];
+
+const rows: Row[] = [
+  {
+    name: "boundedBuffer",
+    make: (source, signal) => boundedBuffer(source, 2, { signal }),
+    invalid: [
+      { call: () => boundedBuffer(42 as never, 2), type: TypeError, param: "'source'", received: "received 42" },
+      { call: () => boundedBuffer([], 0), type: RangeError, param: "'capacity'", received: "received 0" },
+      { call: () => boundedBuffer([], 1.5), type: RangeError, param: "'capacity'", received: "received 1.5" },
+      {
+        call: () => boundedBuffer([], 2, { overflow: "spill" as never }),
+        type: RangeError,
+        param: "'overflow'",
+        received: 'received "spill"',
+      },
+      {
+        call: () => boundedBuffer([], 2, { onDrop: 1 as never }),
+        type: TypeError,
+        param: "'onDrop'",
+        received: "received 1",
+      },
+      {
+        call: () => boundedBuffer([], 2, { signal: {} as never }),
+        type: TypeError,
+        param: "'signal'",
+        received: "received an object",
+      },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "boundedBuffer drop-oldest",
+    make: (source, signal) => boundedBuffer(source, 2, { overflow: "drop-oldest", signal }),
+    invalid: [
+      {
+        call: () => boundedBuffer(null as never, 2, { overflow: "drop-oldest" }),
+        type: TypeError,
+        param: "'source'",
+        received: "received null",
+      },
+    ],
+    lossless: false,
+    drains: true,
+    emitMs: 0,
+  },
+  {
+    name: "sampleEvery",
+    make: (source, signal) => sampleEvery(source, 20, { signal }),
+    invalid: [
+      { call: () => sampleEvery({} as never, 20), type: TypeError, param: "'source'", received: "received an object" },
+      { call: () => sampleEvery([], 0), type: RangeError, param: "'intervalMs'", received: "received 0" },
+      { call: () => sampleEvery([], -5), type: RangeError, param: "'intervalMs'", received: "received -5" },
+      { call: () => sampleEvery([], Infinity), type: RangeError, param: "'intervalMs'", received: "received Infinity" },
+      { call: () => sampleEvery([], "20" as never), type: RangeError, param: "'intervalMs'", received: 'received "20"' },
+    ],
+    lossless: false,
+    drains: true,
+    emitMs: 20,
+  },
+  {
+    name: "concurrencyLimit",
+    make: (source, signal) => concurrencyLimit(source, 2, (item) => Promise.resolve(item), { signal }),
+    makeFailing: (source, error) =>
+      concurrencyLimit(source, 2, async (item) => {
+        if (item === 3) throw error;
+        return item;
+      }),
+    makeLateFailing: (source, error, ms) => concurrencyLimit(source, 2, () => delay(ms).then(() => Promise.reject(error))),
+    invalid: [
+      {
+        call: () => concurrencyLimit(undefined as never, 2, (x) => x),
+        type: TypeError,
+        param: "'source'",
+        received: "received undefined",
+      },
+      { call: () => concurrencyLimit([], 0, (x) => x), type: RangeError, param: "'limit'", received: "received 0" },
+      { call: () => concurrencyLimit([], NaN, (x) => x), type: RangeError, param: "'limit'", received: "received NaN" },
+      { call: () => concurrencyLimit([], 2, "fn" as never), type: TypeError, param: "'fn'", received: 'received "fn"' },
+      {
+        call: () => concurrencyLimit([], 2, (x) => x, { ordered: "yes" as never }),
+        type: TypeError,
+        param: "'ordered'",
+        received: 'received "yes"',
+      },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "concurrencyLimit unordered",
+    make: (source, signal) => concurrencyLimit(source, 2, (item) => item, { ordered: false, signal }),
+    makeFailing: (source, error) =>
+      concurrencyLimit(source, 1, (item) => {
+        if (item === 3) throw error;
+        return item;
+      }, { ordered: false }),
+    makeLateFailing: (source, error, ms) =>
+      concurrencyLimit(source, 2, () => delay(ms).then(() => Promise.reject(error)), { ordered: false }),
+    invalid: [],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "debounce",
+    make: (source, signal) => debounce(source, 20, { maxWaitMs: 40, signal }),
+    invalid: [
+      { call: () => debounce(7 as never, 20), type: TypeError, param: "'source'", received: "received 7" },
+      { call: () => debounce([], 0), type: RangeError, param: "'waitMs'", received: "received 0" },
+      { call: () => debounce([], 20, { maxWaitMs: 0 }), type: RangeError, param: "'maxWaitMs'", received: "received 0" },
+      { call: () => debounce([], 20, null as never), type: TypeError, param: "'options'", received: "received null" },
+    ],
+    lossless: false,
+    drains: true,
+    emitMs: 20,
+  },
+  {
+    name: "pipe",
+    make: (source, signal) =>
+      pipe(
+        source,
+        (items) => boundedBuffer(items, 2, { signal }),
+        (items) => concurrencyLimit(items, 2, async (item) => item, { signal }),
+      ) as Iter,
+    invalid: [
+      { call: () => pipe(true as never), type: TypeError, param: "'source'", received: "received true" },
+      { call: () => pipe([], 5 as never), type: TypeError, param: "'stages[0]'", received: "received 5" },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  // new rows go above this line
+];
+
+/** Waits for `promise` while advancing the fake clock, so timer-driven combinators can emit. */
+async function advance<T>(clock: ReturnType<typeof fakeClock>, promise: Promise<T>, ms: number): Promise<T> {
+  await clock.tickAsync(ms);
+  return await promise;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a rejection");
+}
+
+/** True when `items` appear in `source` in the same order (possibly with gaps). */
+function isSubsequence(items: number[], source: number[]): boolean {
+  let at = 0;
+  for (const item of items) {
+    at = source.indexOf(item, at);
+    if (at === -1) return false;
+    at++;
+  }
+  return true;
+}
+
+for (const row of rows) {
+  const test = suite(`contract: ${row.name}`);
+
+  test("is lazy: pulls nothing, starts no timer and adds no listener before next()", async () => {
+    const clock = fakeClock();
+    try {
+      const source = instrumented(SOURCE);
+      const { controller, listeners } = countedController();
+      row.make(source, controller.signal);
+      await settle();
+      assert.is(source.opens, 0, "opened the source");
+      assert.is(source.pulls, 0, "pulled from the source");
+      assert.is(clock.countTimers(), 0, "started a timer");
+      assert.is(listeners(), 0, "added an abort listener");
+    } finally {
+      clock.uninstall();
+    }
+  });
+
+  test("validates arguments at the call, naming the call, the parameter and the value", () => {
+    const call = row.name.split(" ")[0];
+    for (const bad of row.invalid) {
+      let thrown: unknown;
+      try {
+        bad.call();
+      } catch (error) {
+        thrown = error;
+      }
+      assert.instance(thrown, bad.type, `${bad.param} should throw ${bad.type.name}`);
+      const message = (thrown as Error).message;
+      assert.ok(message.startsWith(`${call}:`), `message names the call: ${message}`);
+      assert.ok(message.includes(bad.param), `message names ${bad.param}: ${message}`);
+      assert.ok(message.includes(bad.received), `message shows ${bad.received}: ${message}`);
+    }
+  });
+
+  test("return() closes the source exactly once and leaves no timer or listener", async () => {
+    const clock = fakeClock();
+    try {
+      const source = manualSource();
+      const { controller, listeners } = countedController();
+      const it = row.make(source, controller.signal);
+      const first = it.next();
+      source.push(1);
+      assert.equal(await advance(clock, first, row.emitMs), { value: 1, done: false });
+      source.push(2);
+      await settle();
+      await it.return!();
+      assert.is(source.opens, 1);
+      assert.is(source.closes, 1, "closed the source once");
+      assert.is(clock.countTimers(), 0, "left a timer");
+      assert.is(listeners(), 0, "left an abort listener");
+      await it.return!();
+      assert.is(source.closes, 1, "a second return() closes nothing");
+      assert.equal(await it.next(), { value: undefined, done: true });
+    } finally {
+      clock.uninstall();
+    }
+  });
+
+  test("break in for-await closes the source exactly once", async () => {
+    const source = instrumented([], { endless: true });
+    for await (const item of row.make(source)) {
+      assert.type(item, "number");
+      break;
+    }
+    assert.is(source.opens, 1);
+    assert.is(source.closes, 1);
+  });
+
+  test("a source error reaches the consumer as the same object, after the items before it", async () => {
+    const error = new Error("source failed");
+    const source = instrumented(SOURCE, { error });
+    const it = row.make(source);
+    const items: number[] = [];
+    let caught: unknown;
+    try {
+      for await (const item of it) items.push(item);
+    } catch (thrown) {
+      caught = thrown;
+    }
+    assert.is(caught, error, "the same error object");
+    if (row.lossless) assert.equal(items, SOURCE);
+    else assert.ok(isSubsequence(items, SOURCE), `${items} is a subsequence of the source`);
+    assert.ok(source.finished, "the source is finished");
+    assert.equal(await it.next(), { value: undefined, done: true }, "done after the error");
+  });
+
+  if (row.makeFailing) {
+    test("an fn error reaches the consumer as the same object, after the items before it, and closes the source", async () => {
+      const error = new Error("fn failed");
+      const source = instrumented([1, 2, 3, 4, 5, 6], { endless: true });
+      const it = row.makeFailing!(source, error);
+      const items: number[] = [];
+      let caught: unknown;
+      try {
+        for await (const item of it) items.push(item);
+      } catch (thrown) {
+        caught = thrown;
+      }
+      assert.is(caught, error);
+      assert.equal(items, [1, 2]);
+      assert.is(source.closes, 1, "the source is closed");
+      assert.equal(await it.next(), { value: undefined, done: true });
+    });
+  }
+
+  test("abort rejects the pending next() with signal.reason, closes the source, clears timers and listeners", async () => {
+    const clock = fakeClock();
+    try {
+      const source = manualSource();
+      const { controller, listeners } = countedController();
+      const it = row.make(source, controller.signal);
+      const first = it.next();
+      source.push(1);
+      assert.equal(await advance(clock, first, row.emitMs), { value: 1, done: false });
+      const pending = it.next();
+      const reason = new Error("stop");
+      controller.abort(reason);
+      assert.is(await rejection(pending), reason);
+      await settle();
+      assert.is(source.closes, 1, "closed the source");
+      assert.is(clock.countTimers(), 0, "left a timer");
+      assert.is(listeners(), 0, "left an abort listener");
+      assert.equal(await it.next(), { value: undefined, done: true });
+    } finally {
+      clock.uninstall();
+    }
+  });
+
+  test("an already-aborted signal rejects the first next() and opens nothing", async () => {
+    const source = instrumented(SOURCE);
+    const reason = new Error("too late");
+    const it = row.make(source, AbortSignal.abort(reason));
+    assert.is(await rejection(it.next()), reason);
+    assert.is(source.opens, 0);
+    assert.equal(await it.next(), { value: undefined, done: true });
+  });
+
+  test("several next() calls without awaiting settle in order", async () => {
+    const source = instrumented(SOURCE);
+    const it = row.make(source);
+    const order: number[] = [];
+    const calls = [0, 1, 2, 3, 4].map((index) => it.next().then((result) => (order.push(index), result)));
+    const results = await Promise.all(calls);
+    assert.equal(order, [0, 1, 2, 3, 4]);
+    const values = results.filter((result) => !result.done).map((result) => result.value as number);
+    const firstDone = results.findIndex((result) => result.done);
+    assert.ok(results.slice(firstDone).every((result) => result.done), "done stays done");
+    if (row.lossless) assert.equal(values, SOURCE);
+    else assert.ok(values.length > 0 && isSubsequence(values, SOURCE));
+  });
+
+  test("leaves no unhandled rejection when the consumer leaves early", async () => {
+    const error = new Error("late failure");
+    const seen = await unhandledDuring(async () => {
+      // A source whose pending read rejects after the consumer left.
+      const lateSource: AsyncIterable<number> = {
+        [Symbol.asyncIterator]: () => ({
+          next: () => delay(5).then(() => Promise.reject(error)),
+          return: () => Promise.resolve({ done: true, value: undefined }),
+        }),
+      };
+      const it = row.make(lateSource);
+      const pending = it.next();
+      await it.return!();
+      await pending;
+      // An error nobody asks for after it was produced.
+      const failing = row.make(instrumented([1], { error }));
+      await failing.next();
+      if (row.makeLateFailing) {
+        const calls = row.makeLateFailing(instrumented(SOURCE), error, 5);
+        const next = calls.next();
+        await calls.return!();
+        await next;
+      }
+      await delay(15);
+    });
+    assert.equal(seen, []);
+  });
+
+  if (row.drains) {
+    test("does not starve timers while draining an endless in-memory source", async () => {
+      async function* endless() {
+        let i = 0;
+        while (true) yield i++;
+      }
+      const started = performance.now();
+      let timerFired = 0;
+      setTimeout(() => (timerFired = performance.now() - started), 10);
+      const it = row.make(endless());
+      const emitted: number[] = [];
+      for await (const item of it) {
+        emitted.push(item);
+        if ((timerFired > 0 && emitted.length >= 3) || performance.now() - started > 3000) break;
+      }
+      const elapsed = performance.now() - started;
+      assert.ok(timerFired > 0 && timerFired < 1000, `a 10 ms timer fired after ${timerFired} ms`);
+      assert.ok(emitted.length >= 3 && elapsed < 3000, `${emitted.length} items in ${elapsed} ms`);
+      assert.ok(emitted[0] < emitted[1] && emitted[1] < emitted[2], "items in order");
+    });
+  }
+
+  test.run();
+}
