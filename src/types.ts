@@ -23,6 +23,8 @@ export type Overflow = "wait" | "drop-oldest" | "drop-newest" | "error";
  * async-disposable, so `await using it = boundedBuffer(...)` closes the source when the block ends.
  */
 export interface SluiceIterator<T> extends AsyncIterableIterator<T>, AsyncDisposable {
+  /** Ends the iteration early: closes the source, clears timers; pending `next()` calls resolve done. */
+  return(value?: unknown): Promise<IteratorResult<T>>;
   [Symbol.asyncIterator](): SluiceIterator<T>;
 }
 

@@ -213,3 +213,5 @@ export function manualSource<T = number>(): Manual<T> {
   };
   return record;
 }
+
+export { deferred } from "../src/_internal/deferred.ts";

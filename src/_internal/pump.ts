@@ -63,6 +63,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   }
 
   protected cleanup(): Promise<void> {
+    this.#sourceDone = true;
     this.#breather?.cancel();
     this.stop();
     return this.#upstream.close();

@@ -1,0 +1,130 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { boundedBuffer, OverflowError } from "../mod.ts";
+import { collect, hasNext, instrumented, manualSource, settle } from "./_helpers.ts";
+
+const test = suite("boundedBuffer");
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+test("boundedBuffer() delivers every item in order, from async and sync sources", async () => {
+  async function* letters() {
+    yield* ["a", "b", "c", "d", "e"];
+  }
+  assert.equal(await collect(boundedBuffer(letters(), 2)), ["a", "b", "c", "d", "e"]);
+  assert.equal(await collect(boundedBuffer(range(1, 100), 7)), range(1, 100));
+  assert.equal(await collect(boundedBuffer([], 3)), []);
+});
+
+test("boundedBuffer() in wait mode reads exactly delivered + capacity from a fast source", async () => {
+  const source = instrumented([], { endless: true });
+  const it = boundedBuffer(source, 4);
+  await hasNext(it, 0);
+  await settle();
+  assert.is(source.pulls, 1 + 4);
+  assert.is(it.held, 4);
+  await hasNext(it, 1);
+  await hasNext(it, 2);
+  await settle();
+  assert.is(source.pulls, 3 + 4);
+  assert.is(it.held, 4);
+  await it.return();
+});
+
+test("boundedBuffer() with capacity 1 keeps one read in flight at most while the consumer is idle", async () => {
+  const source = manualSource();
+  const it = boundedBuffer(source, 1);
+  const first = it.next();
+  source.push(1);
+  assert.equal(await first, { value: 1, done: false });
+  await settle();
+  assert.is(source.pulls, 2, "one read ahead is in flight");
+  source.push(2);
+  await settle();
+  assert.is(source.pulls, 2, "no read while full");
+  assert.is(it.held, 1);
+  await it.return();
+});
+
+test("boundedBuffer() drop-oldest keeps the newest items and reports the dropped ones", async () => {
+  const dropped: number[] = [];
+  const it = boundedBuffer(range(1, 10), 4, { overflow: "drop-oldest", onDrop: (item) => dropped.push(item) });
+  await hasNext(it, 1);
+  await settle();
+  assert.is(it.held, 4);
+  assert.equal(await collect(it), [7, 8, 9, 10]);
+  assert.equal(dropped, [2, 3, 4, 5, 6]);
+  assert.is(it.dropped, 5);
+});
+
+test("boundedBuffer() drop-newest keeps the oldest items and reports the dropped ones", async () => {
+  const dropped: number[] = [];
+  const it = boundedBuffer(range(1, 10), 4, { overflow: "drop-newest", onDrop: (item) => dropped.push(item) });
+  await hasNext(it, 1);
+  await settle();
+  assert.equal(await collect(it), [2, 3, 4, 5]);
+  assert.equal(dropped, [6, 7, 8, 9, 10]);
+  assert.is(it.dropped, 5);
+});
+
+test("boundedBuffer() error mode delivers what it holds, then fails with OverflowError and closes the source", async () => {
+  const source = instrumented(range(1, 5), { endless: true });
+  const it = boundedBuffer(source, 2, { overflow: "error" });
+  await hasNext(it, 1);
+  await settle();
+  await hasNext(it, 2);
+  await hasNext(it, 3);
+  try {
+    await it.next();
+    assert.unreachable("expected an overflow");
+  } catch (error) {
+    assert.instance(error, OverflowError);
+    assert.is((error as OverflowError).capacity, 2);
+    assert.match((error as Error).message, "boundedBuffer");
+  }
+  assert.is(source.closes, 1);
+  assert.equal(await it.next(), { value: undefined, done: true });
+});
+
+test("boundedBuffer() never holds more than capacity in any mode", async () => {
+  for (const overflow of ["wait", "drop-oldest", "drop-newest"] as const) {
+    let maxHeld = 0;
+    const it = boundedBuffer(range(1, 1000), 8, { overflow });
+    await it.next();
+    for (let i = 0; i < 50; i++) {
+      await Promise.resolve();
+      maxHeld = Math.max(maxHeld, it.held);
+    }
+    assert.ok(maxHeld <= 8, `${overflow}: held ${maxHeld}`);
+    await it.return();
+  }
+});
+
+test("boundedBuffer() fails with the error onDrop throws", async () => {
+  const error = new Error("onDrop broke");
+  const it = boundedBuffer(range(1, 10), 1, {
+    overflow: "drop-newest",
+    onDrop: () => {
+      throw error;
+    },
+  });
+  await hasNext(it, 1);
+  await settle();
+  try {
+    for await (const item of it) assert.type(item, "number");
+    assert.unreachable("expected the onDrop error");
+  } catch (thrown) {
+    assert.is(thrown, error);
+  }
+});
+
+test("boundedBuffer() closes its source with await using", async () => {
+  const source = instrumented([], { endless: true });
+  {
+    await using it = boundedBuffer(source, 2);
+    await hasNext(it, 0);
+  }
+  assert.is(source.closes, 1);
+});
+
+test.run();

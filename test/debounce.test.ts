@@ -1,0 +1,101 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { debounce } from "../mod.ts";
+import { type Clock, fakeClock, manualSource, settle } from "./_helpers.ts";
+
+const test = suite("debounce");
+let clock: Clock;
+test.before.each(() => {
+  clock = fakeClock();
+});
+test.after.each(() => {
+  clock.uninstall();
+});
+
+function watch<T>(promise: Promise<T>): { readonly settled: boolean } {
+  const state = { settled: false };
+  promise.then(() => (state.settled = true), () => (state.settled = true));
+  return state;
+}
+
+test("debounce() emits the last item of a burst once the source is quiet for waitMs", async () => {
+  const source = manualSource();
+  const dropped: number[] = [];
+  const it = debounce(source, 50, { onDrop: (item) => dropped.push(item) });
+  const first = it.next();
+  const state = watch(first);
+  source.push(1);
+  await clock.tickAsync(10);
+  source.push(2);
+  await clock.tickAsync(10);
+  source.push(3);
+  await clock.tickAsync(49);
+  assert.is(state.settled, false, "still inside the quiet time at t=69");
+  await clock.tickAsync(1);
+  assert.equal(await first, { value: 3, done: false });
+  assert.equal(dropped, [1, 2]);
+  assert.is(it.dropped, 2);
+  await it.return();
+  assert.is(clock.countTimers(), 0);
+});
+
+test("debounce() keeps a single timer through a burst", async () => {
+  const source = manualSource();
+  const it = debounce(source, 50);
+  it.next();
+  for (let i = 0; i < 20; i++) {
+    source.push(i);
+    await clock.tickAsync(5);
+    assert.ok(clock.countTimers() <= 1, `${clock.countTimers()} timers`);
+  }
+  await it.return();
+});
+
+test("debounce() with maxWaitMs emits during a steady stream at least that often", async () => {
+  const source = manualSource();
+  const it = debounce(source, 50, { maxWaitMs: 100 });
+  const first = it.next();
+  const state = watch(first);
+  let i = 0;
+  source.push(i++);
+  while (!state.settled) {
+    await clock.tickAsync(10);
+    source.push(i++);
+  }
+  assert.is(clock.now, 100);
+  const { value } = await first;
+  assert.ok(value >= 9 && value <= 10, `emitted ${value}`);
+  await it.return();
+});
+
+test("debounce() emits the pending item at once when the source ends", async () => {
+  const source = manualSource();
+  const it = debounce(source, 1000);
+  const first = it.next();
+  source.push(1);
+  source.push(2);
+  source.end();
+  await settle();
+  assert.equal(await first, { value: 2, done: false });
+  assert.equal(await it.next(), { value: undefined, done: true });
+  assert.is(clock.countTimers(), 0);
+});
+
+test("debounce() replaces an emitted item the consumer has not taken", async () => {
+  const source = manualSource();
+  const it = debounce(source, 10);
+  const first = it.next();
+  source.push(0);
+  await clock.tickAsync(10);
+  await first;
+  source.push(1);
+  await clock.tickAsync(10);
+  source.push(2);
+  await clock.tickAsync(10);
+  assert.ok(it.held <= 2);
+  assert.equal(await it.next(), { value: 2, done: false });
+  assert.is(it.dropped, 1);
+  await it.return();
+});
+
+test.run();
