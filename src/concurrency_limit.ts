@@ -132,7 +132,8 @@ abstract class Mapping<T, R> extends Pump<T, R> {
   }
 
   #settle(slot: Slot<R>, state: typeof FULFILLED | typeof REJECTED, value: unknown): void {
-    if (this.closed) return;
+    // A call that settles after the iteration ended (an earlier error, return(), abort) is discarded.
+    if (this.ended) return;
     slot.state = state;
     slot.value = value;
     // After the first error no new call starts.

@@ -114,6 +114,28 @@ test("concurrencyLimit() starts no new call after the first error", async () => 
   assert.is(source.closes, 1);
 });
 
+test("concurrencyLimit() unordered: a call that settles after an error is discarded", async () => {
+  const error = new Error("boom");
+  const { fn, calls } = controlled<number>();
+  const it = concurrencyLimit([1, 2, 3], 2, fn, { ordered: false });
+  const first = it.next();
+  await settle();
+  calls[0].resolve(1);
+  assert.equal(await first, { value: 1, done: false });
+  await settle();
+  calls[1].reject(error);
+  await settle();
+  calls[2].resolve(3);
+  await settle();
+  try {
+    await it.next();
+    assert.unreachable("expected the error");
+  } catch (thrown) {
+    assert.is(thrown, error);
+  }
+  assert.equal(await it.next(), { value: undefined, done: true });
+});
+
 test("concurrencyLimit() accepts a synchronous fn and a synchronous throw", async () => {
   assert.equal(await collect(concurrencyLimit([1, 2, 3], 2, (item) => item + 1)), [2, 3, 4]);
   const error = new Error("sync");

@@ -55,6 +55,11 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     return this.#closed;
   }
 
+  /** True once no more items will be offered (the source ended, or the iteration failed or closed). */
+  protected get ended(): boolean {
+    return this.#ended;
+  }
+
   /** True while a consumer `next()` is waiting. */
   protected get waiting(): boolean {
     return this.#waiters.size > 0;
@@ -115,11 +120,11 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
 
   /**
    * Hands an item to a waiting `next()`. Returns false when nobody is waiting,
-   * and the combinator must hold it (or drop it). After the iteration closed,
-   * the item is discarded and this returns true.
+   * and the combinator must hold it (or drop it). After the iteration ended
+   * (a late result after an error or `return()`), the item is discarded and this returns true.
    */
   protected offer(value: T): boolean {
-    if (this.#closed) return true;
+    if (this.#ended) return true;
     if (this.#waiters.size === 0) return false;
     this.#waiters.shift().resolve({ value, done: false });
     return true;
