@@ -1,0 +1,74 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { boundedBuffer, concurrencyLimit, debounce, pipe, sampleEvery } from "../mod.ts";
+import { collect, instrumented } from "./_helpers.ts";
+
+const test = suite("pipe");
+
+async function* double(items: AsyncIterable<number>) {
+  for await (const item of items) yield item * 2;
+}
+async function* toText(items: AsyncIterable<number>) {
+  for await (const item of items) yield `#${item}`;
+}
+async function* textLength(items: AsyncIterable<string>) {
+  for await (const item of items) yield item.length;
+}
+
+test("pipe() runs stages left to right", async () => {
+  const flow = pipe([1, 2, 3], double, toText);
+  assert.equal(await collect(flow), ["#2", "#4", "#6"]);
+});
+
+test("pipe() with no stage reads a sync source as an async iterable", async () => {
+  const flow = pipe(new Set(["a", "b"]));
+  assert.type(flow[Symbol.asyncIterator], "function");
+  assert.equal(await collect(flow), ["a", "b"]);
+});
+
+test("pipe() pulls nothing until the result is iterated", async () => {
+  const source = instrumented([1, 2, 3]);
+  const flow = pipe(source, (items) => boundedBuffer(items, 2), double);
+  await Promise.resolve();
+  assert.is(source.pulls, 0);
+  assert.equal(await collect(flow), [2, 4, 6]);
+});
+
+test("pipe() infers item types across 12 stages", async () => {
+  const flow = pipe(
+    [1, 2, 3],
+    double,
+    toText,
+    textLength,
+    double,
+    (items) => boundedBuffer(items, 4),
+    (items) => concurrencyLimit(items, 2, async (item) => item + 1),
+    toText,
+    (items) => debounce(items, 1),
+    textLength,
+    (items) => sampleEvery(items, 1),
+    double,
+    toText,
+  );
+  const items: string[] = await collect(flow);
+  assert.equal(items, ["#4"]);
+});
+
+test("pipe() types: a stage that expects another item type is a type error", () => {
+  // Type-only checks: tsc --noEmit fails if any of these lines stops being an error.
+  const check = () => {
+    // @ts-expect-error textLength takes strings, the source yields numbers
+    pipe([1, 2, 3], textLength);
+    // @ts-expect-error the second stage takes strings, the first yields numbers
+    pipe([1, 2, 3], double, textLength);
+    // @ts-expect-error the tenth stage takes numbers, the ninth yields strings
+    pipe([1], double, double, double, double, double, double, double, double, toText, double);
+    const lengths: AsyncIterable<number> = pipe(["a"], textLength, double);
+    // @ts-expect-error the result yields numbers, not strings
+    const texts: AsyncIterable<string> = pipe(["a"], textLength, double);
+    return [lengths, texts];
+  };
+  assert.type(check, "function");
+});
+
+test.run();
