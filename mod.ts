@@ -27,3 +27,5 @@ export * from "./src/sample_every.ts";
 export * from "./src/concurrency_limit.ts";
 export * from "./src/debounce.ts";
 export * from "./src/pipe.ts";
+export * from "./src/pipe_to.ts";
+export * from "./src/to_readable_stream.ts";
