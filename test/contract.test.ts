@@ -286,6 +286,22 @@ for (const row of rows) {
     assert.is(source.closes, 1);
   });
 
+  test("break does not wait for a read stuck in an async generator source", async () => {
+    let stuck: () => void = () => {};
+    async function* quietAfterOne() {
+      yield 1;
+      await new Promise<void>((resolve) => (stuck = resolve));
+      yield 2;
+    }
+    const it = row.make(quietAfterOne());
+    const first = it.next();
+    await delay(row.emitMs + 5);
+    assert.equal(await first, { value: 1, done: false });
+    const returned = await Promise.race([it.return!().then(() => "returned"), delay(500).then(() => "stuck")]);
+    stuck();
+    assert.is(returned, "returned", "return() came back without waiting for the source");
+  });
+
   test("a source error reaches the consumer as the same object, after the items before it", async () => {
     const error = new Error("source failed");
     const source = instrumented(SOURCE, { error });

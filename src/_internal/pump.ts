@@ -12,6 +12,8 @@ import { Outlet } from "./outlet.ts";
 import { Upstream } from "./upstream.ts";
 import type { Source } from "../types.ts";
 
+function ignore(): void {}
+
 export interface PumpOptions<In> {
   signal?: AbortSignal | undefined;
   onDrop?: ((item: In) => void) | undefined;
@@ -66,7 +68,13 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     this.#sourceDone = true;
     this.#breather?.cancel();
     this.stop();
-    return this.#upstream.close();
+    const closing = this.#upstream.close();
+    if (!this.#reading) return closing;
+    // An async generator runs return() only after its pending next() settles, which may be
+    // never (a socket that stays quiet): the consumer does not wait for that, and a late
+    // failure of return() is ignored rather than left unhandled.
+    closing.catch(ignore);
+    return Promise.resolve();
   }
 
   /** Starts a read if none is in flight and there is room. */
