@@ -90,6 +90,9 @@ interface Slot<R> {
   value: R | unknown;
 }
 
+/** The slot unordered calls share: they deliver as they settle, so nothing is recorded per call. */
+const UNTRACKED: Slot<never> = Object.freeze({ state: PENDING, value: undefined }) as Slot<never>;
+
 /** What both modes share: reading while under the limit and starting calls. */
 abstract class Mapping<T, R> extends Pump<T, R> {
   readonly #limit: number;
@@ -104,10 +107,12 @@ abstract class Mapping<T, R> extends Pump<T, R> {
 
   /** Calls in flight plus results not yet taken. */
   protected abstract get occupied(): number;
-  /** A call settled; `slot` says how. */
-  protected abstract settled(slot: Slot<R>): void;
   /** A call is about to start; returns the slot that will record how it ends. */
   protected abstract open(): Slot<R>;
+  /** Routes the settling of a call's promise to `settle()`. */
+  protected abstract track(slot: Slot<R>, result: PromiseLike<R>): void;
+  /** A call settled. */
+  protected abstract settled(slot: Slot<R>, state: typeof FULFILLED | typeof REJECTED, value: unknown): void;
 
   protected room(): boolean {
     return this.occupied < this.#limit;
@@ -119,26 +124,18 @@ abstract class Mapping<T, R> extends Pump<T, R> {
     try {
       result = this.#fn(item, this.#index++);
     } catch (error) {
-      return this.#settle(slot, REJECTED, error);
+      return this.settle(slot, REJECTED, error);
     }
-    if (isThenable(result)) {
-      result.then(
-        (value) => this.#settle(slot, FULFILLED, value),
-        (error) => this.#settle(slot, REJECTED, error),
-      );
-    } else {
-      this.#settle(slot, FULFILLED, result);
-    }
+    if (isThenable(result)) this.track(slot, result);
+    else this.settle(slot, FULFILLED, result);
   }
 
-  #settle(slot: Slot<R>, state: typeof FULFILLED | typeof REJECTED, value: unknown): void {
+  protected settle(slot: Slot<R>, state: typeof FULFILLED | typeof REJECTED, value: unknown): void {
     // A call that settles after the iteration ended (an earlier error, return(), abort) is discarded.
     if (this.ended) return;
-    slot.state = state;
-    slot.value = value;
     // After the first error no new call starts.
     if (state === REJECTED) this.stopReading();
-    this.settled(slot);
+    this.settled(slot, state, value);
     this.pull();
   }
 }
@@ -164,7 +161,16 @@ class Ordered<T, R> extends Mapping<T, R> {
     return { value, done: false };
   }
 
-  protected settled(): void {
+  protected track(slot: Slot<R>, result: PromiseLike<R>): void {
+    result.then(
+      (value) => this.settle(slot, FULFILLED, value),
+      (error) => this.settle(slot, REJECTED, error),
+    );
+  }
+
+  protected settled(slot: Slot<R>, state: typeof FULFILLED | typeof REJECTED, value: unknown): void {
+    slot.state = state;
+    slot.value = value;
     this.#flush();
   }
 
@@ -214,18 +220,26 @@ class Unordered<T, R> extends Mapping<T, R> {
 
   protected open(): Slot<R> {
     this.#inFlight++;
-    return { state: PENDING, value: undefined };
+    return UNTRACKED;
   }
+
+  /** Results need no slot here, so one pair of handlers serves every call. */
+  protected track(_slot: Slot<R>, result: PromiseLike<R>): void {
+    result.then(this.#fulfilled, this.#rejected);
+  }
+
+  #fulfilled = (value: R): void => this.settle(UNTRACKED, FULFILLED, value);
+  #rejected = (error: unknown): void => this.settle(UNTRACKED, REJECTED, error);
 
   protected take(): IteratorResult<R> | undefined {
     if (this.#results.size === 0) return undefined;
     return { value: this.#results.shift(), done: false };
   }
 
-  protected settled(slot: Slot<R>): void {
+  protected settled(_slot: Slot<R>, state: typeof FULFILLED | typeof REJECTED, value: unknown): void {
     this.#inFlight--;
-    if (slot.state === REJECTED) return this.fail(slot.value);
-    if (!this.offer(slot.value as R)) this.#results.push(slot.value as R);
+    if (state === REJECTED) return this.fail(value);
+    if (!this.offer(value as R)) this.#results.push(value as R);
     this.#finishIfDrained();
   }
 
