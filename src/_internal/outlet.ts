@@ -9,14 +9,13 @@
  * `cleanup()` (stop timers, close the source). It feeds results with
  * `offer()`, `end()` and `fail()`.
  */
-import { type Deferred, deferred } from "./deferred.ts";
-import { Queue } from "./queue.ts";
+import { Waiters } from "./waiters.ts";
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDisposable {
   /** Consumer `next()` calls waiting for an item; non-empty only while nothing is held. */
-  #waiters = new Queue<Deferred<IteratorResult<T>>>(1);
+  #waiters = new Waiters<IteratorResult<T>>();
   #signal: AbortSignal | undefined;
   #started = false;
   /** No more items will be offered. */
@@ -88,10 +87,9 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
         return this.#settleTerminal();
       }
     }
-    const waiter = deferred<IteratorResult<T>>();
-    this.#waiters.push(waiter);
+    const waiting = this.#waiters.wait();
     this.demand();
-    return waiter.promise;
+    return waiting;
   }
 
   /** Ends the iteration early: pending `next()` calls resolve done, the source is closed. */
@@ -101,7 +99,7 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
       this.#closed = true;
       this.#ended = true;
       this.#failure = undefined;
-      while (this.#waiters.size > 0) this.#waiters.shift().resolve(DONE);
+      while (this.#waiters.size > 0) this.#waiters.resolve(DONE);
       this.#close();
     }
     if (this.#closing !== undefined) await this.#closing;
@@ -126,7 +124,7 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
   protected offer(value: T): boolean {
     if (this.#ended) return true;
     if (this.#waiters.size === 0) return false;
-    this.#waiters.shift().resolve({ value, done: false });
+    this.#waiters.resolve({ value, done: false });
     return true;
   }
 
@@ -147,7 +145,7 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     this.#ended = true;
     if (this.#waiters.size > 0) {
       this.#closed = true;
-      while (this.#waiters.size > 0) this.#waiters.shift().resolve(DONE);
+      while (this.#waiters.size > 0) this.#waiters.resolve(DONE);
     }
     this.#close();
   }
@@ -181,10 +179,9 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     if (this.#waiters.size === 0) return;
     const failure = this.#failure;
     this.#failure = undefined;
-    const first = this.#waiters.shift();
-    if (failure !== undefined) first.reject(failure.error);
-    else first.resolve(DONE);
-    while (this.#waiters.size > 0) this.#waiters.shift().resolve(DONE);
+    if (failure !== undefined) this.#waiters.reject(failure.error);
+    else this.#waiters.resolve(DONE);
+    while (this.#waiters.size > 0) this.#waiters.resolve(DONE);
   }
 
   /** The terminal answer: the failure once, then done forever. */
