@@ -32,3 +32,5 @@ export * from "./src/to_readable_stream.ts";
 export * from "./src/merge.ts";
 export * from "./src/distribute.ts";
 export * from "./src/limiter.ts";
+export * from "./src/throttle.ts";
+export * from "./src/sample_nth.ts";

@@ -1,0 +1,219 @@
+/**
+ * `throttle`: pass at most one item per interval, drop the rest.
+ * @module
+ */
+import { Pump } from "./_internal/pump.ts";
+import {
+  assertOptionalBoolean,
+  assertOptionalFunction,
+  assertOptions,
+  assertPositiveTime,
+  assertSignal,
+  assertSource,
+} from "./_internal/validate.ts";
+import type { BufferedIterator, Source } from "./types.ts";
+
+/** Options for {@linkcode throttle}. */
+export interface ThrottleOptions<T> {
+  /** Pass the first item of a quiet spell at once (default `true`). */
+  leading?: boolean;
+  /** Pass the latest item that arrived during an interval when the interval ends (default `true`). */
+  trailing?: boolean;
+  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Called with every item that does not pass. */
+  onDrop?: (item: T) => void;
+}
+
+/**
+ * Passes at most one item per `intervalMs` and drops the rest, with lodash's
+ * leading and trailing edges.
+ *
+ * Use it for a fast feed whose consumer should act at a steady, limited pace
+ * and where intermediate items may be lost: redraws on scroll or resize,
+ * progress reports, saving a document while it is being edited. (To slow the
+ * producer down instead of dropping, use `rateLimit`.) The source is read as
+ * fast as it yields.
+ *
+ * The rules, with "passes" meaning the consumer receives the item:
+ * - Each item that passes opens an interval of `intervalMs`; while it is open
+ *   nothing passes, so items pass at least `intervalMs` apart.
+ * - `leading` (default `true`): an item that arrives while no interval is open
+ *   passes at once. With `leading: false` it opens an interval instead and
+ *   waits for its end, as a trailing item.
+ * - `trailing` (default `true`): the latest item that arrived while an interval
+ *   was open passes when it ends (and opens the next interval); items it
+ *   replaced are dropped. With `trailing: false` every item that arrives while
+ *   an interval is open is dropped.
+ * - A consumer that is not asking when an item could pass gets the latest
+ *   such item when it asks; older ones are dropped.
+ * - When the source ends (or fails), an item still waiting for its interval
+ *   to end is passed at that end, then the iteration ends (or fails): the last
+ *   item keeps the spacing too.
+ *
+ * Memory: at most 1 item.
+ *
+ * @param source The fast feed.
+ * @param intervalMs The least time between two items, in milliseconds, a positive finite number.
+ * @param options `leading`, `trailing`, `signal` and `onDrop`.
+ * @returns An async iterator of at most one item per interval, a subsequence of the source in order.
+ * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
+ * @throws {RangeError} If `intervalMs` is not a positive finite number, or `leading` and `trailing` are both `false`.
+ *
+ * @example Keep a steady pace over a burst
+ * ```ts
+ * import { throttle } from "@sluice/sluice";
+ * import assert from "node:assert/strict";
+ *
+ * async function* positions() {
+ *   yield 1; // passes at once (leading edge)
+ *   yield 2; // replaced by 3
+ *   yield 3; // passes when the interval ends (trailing edge)
+ * }
+ * const kept: number[] = [];
+ * const dropped: number[] = [];
+ * for await (const x of throttle(positions(), 20, { onDrop: (x) => dropped.push(x) })) kept.push(x);
+ * assert.deepEqual(kept, [1, 3]);
+ * assert.deepEqual(dropped, [2]);
+ * ```
+ */
+export function throttle<T>(
+  source: Source<T>,
+  intervalMs: number,
+  options: ThrottleOptions<T> = {},
+): BufferedIterator<T> {
+  const call = "throttle";
+  assertSource(source, call);
+  assertPositiveTime(intervalMs, call, "intervalMs");
+  assertOptions(options, call);
+  assertOptionalBoolean(options.leading, call, "leading");
+  assertOptionalBoolean(options.trailing, call, "trailing");
+  if (options.leading === false && options.trailing === false) {
+    throw new RangeError(`${call}: 'leading' and 'trailing' cannot both be false (nothing would pass), received false`);
+  }
+  assertSignal(options.signal, call);
+  assertOptionalFunction(options.onDrop, call, "onDrop");
+  return new Throttle(source, intervalMs, options);
+}
+
+class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
+  readonly #intervalMs: number;
+  readonly #leading: boolean;
+  readonly #trailing: boolean;
+  /** Nothing passes before this time (`performance.now()`); the open interval ends here. */
+  #openUntil = -Infinity;
+  /** The one item waiting to pass: a trailing item, or one the consumer has not asked for yet. */
+  #held: T | undefined;
+  #hasHeld = false;
+  /** Armed only while the consumer waits for `#held` and its interval is open. */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The source ended (no `error`) or failed; applied once `#held` has passed. */
+  #finish: { error?: unknown; failed: boolean } | undefined;
+
+  constructor(source: Source<T>, intervalMs: number, options: ThrottleOptions<T>) {
+    super(source, { signal: options.signal, onDrop: options.onDrop, drains: true });
+    this.#intervalMs = intervalMs;
+    this.#leading = options.leading ?? true;
+    this.#trailing = options.trailing ?? true;
+  }
+
+  get held(): number {
+    return Number(this.#hasHeld);
+  }
+
+  protected room(): boolean {
+    return true;
+  }
+
+  protected take(): IteratorResult<T> | undefined {
+    if (!this.#hasHeld) return undefined;
+    const now = performance.now();
+    if (now < this.#openUntil) return undefined;
+    return { value: this.#release(now), done: false };
+  }
+
+  protected override demand(): void {
+    super.demand();
+    this.#arm();
+    this.#settleFinish();
+  }
+
+  protected received(item: T): void {
+    const now = performance.now();
+    if (now < this.#openUntil) {
+      // An interval is open: the latest item waits for its end, or is dropped.
+      if (!this.#trailing) return this.drop(item);
+      this.#hold(item);
+      this.#arm();
+      return;
+    }
+    // No interval is open. A held item is due already: the newer one replaces it.
+    if (this.#hasHeld) return this.#hold(item);
+    if (!this.#leading) {
+      this.#openUntil = now + this.#intervalMs;
+      this.#hold(item);
+      this.#arm();
+      return;
+    }
+    if (this.offer(item)) this.#openUntil = now + this.#intervalMs;
+    else this.#hold(item);
+  }
+
+  protected sourceEnded(): void {
+    this.#finish = { failed: false };
+    this.#settleFinish();
+  }
+
+  protected override sourceFailed(error: unknown): void {
+    this.#finish = { error, failed: true };
+    this.#settleFinish();
+  }
+
+  protected override stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#held = undefined;
+    this.#hasHeld = false;
+  }
+
+  #hold(item: T): void {
+    const replaced = this.#hasHeld;
+    const old = this.#held as T;
+    this.#held = item;
+    this.#hasHeld = true;
+    if (replaced) this.drop(old);
+  }
+
+  /** Hands the held item over and opens its interval. */
+  #release(now: number): T {
+    const item = this.#held as T;
+    this.#held = undefined;
+    this.#hasHeld = false;
+    this.#openUntil = now + this.#intervalMs;
+    return item;
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined || !this.#hasHeld || !this.waiting) return;
+    const left = this.#openUntil - performance.now();
+    if (left > 0) this.#timer = setTimeout(this.#fire, left);
+  }
+
+  #fire = (): void => {
+    this.#timer = undefined;
+    if (!this.#hasHeld || !this.waiting) return;
+    const now = performance.now();
+    // A timer may fire a fraction of a millisecond early: wait out the rest.
+    if (now < this.#openUntil) return this.#arm();
+    this.offer(this.#release(now));
+    this.#settleFinish();
+  };
+
+  /** Ends (or fails) the iteration once the source is done and nothing is left to pass. */
+  #settleFinish(): void {
+    const finish = this.#finish;
+    if (finish === undefined || this.#hasHeld) return;
+    if (finish.failed) this.fail(finish.error);
+    else this.end();
+  }
+}
