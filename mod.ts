@@ -34,3 +34,5 @@ export * from "./src/distribute.ts";
 export * from "./src/limiter.ts";
 export * from "./src/throttle.ts";
 export * from "./src/sample_nth.ts";
+export * from "./src/channel.ts";
+export * from "./src/from_events.ts";

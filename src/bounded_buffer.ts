@@ -2,8 +2,8 @@
  * `boundedBuffer`: read ahead of a slow consumer, up to a fixed number of items.
  * @module
  */
+import { OverflowQueue } from "./_internal/overflow_queue.ts";
 import { Pump } from "./_internal/pump.ts";
-import { Queue } from "./_internal/queue.ts";
 import {
   assertOptionalFunction,
   assertOptions,
@@ -12,7 +12,6 @@ import {
   assertSignal,
   assertSource,
 } from "./_internal/validate.ts";
-import { OverflowError } from "./errors.ts";
 import type { BufferedIterator, Overflow, Source } from "./types.ts";
 
 /** Options for {@linkcode boundedBuffer}. */
@@ -77,16 +76,19 @@ export function boundedBuffer<T>(
 }
 
 class BoundedBuffer<T> extends Pump<T> implements BufferedIterator<T> {
-  readonly #capacity: number;
-  readonly #overflow: Overflow;
-  readonly #items: Queue<T>;
+  readonly #items: OverflowQueue<T>;
 
   constructor(source: Source<T>, capacity: number, options: BoundedBufferOptions<T>) {
     const overflow = options.overflow ?? "wait";
     super(source, { signal: options.signal, onDrop: options.onDrop, drains: overflow !== "wait" });
-    this.#capacity = capacity;
-    this.#overflow = overflow;
-    this.#items = new Queue(Math.min(capacity, 1024));
+    this.#items = new OverflowQueue(capacity, overflow, "boundedBuffer", {
+      offer: (item) => this.offer(item),
+      drop: (item) => this.drop(item),
+      overflow: (error) => {
+        this.stopReading();
+        this.fail(error);
+      },
+    });
   }
 
   get held(): number {
@@ -95,34 +97,16 @@ class BoundedBuffer<T> extends Pump<T> implements BufferedIterator<T> {
 
   protected room(): boolean {
     // Counting the read about to start as held keeps reads = delivered + capacity.
-    return this.#overflow !== "wait" || this.#items.size < this.#capacity;
+    return this.#items.overflow !== "wait" || !this.#items.full;
   }
 
   protected take(): IteratorResult<T> | undefined {
-    if (this.#items.size === 0) return undefined;
-    return { value: this.#items.shift(), done: false };
+    return this.#items.take();
   }
 
   protected received(item: T): void {
-    if (this.offer(item)) return;
-    if (this.#items.size < this.#capacity) {
-      this.#items.push(item);
-      return;
-    }
-    switch (this.#overflow) {
-      case "drop-oldest": {
-        const oldest = this.#items.shift();
-        this.#items.push(item);
-        this.drop(oldest);
-        return;
-      }
-      case "drop-newest":
-        this.drop(item);
-        return;
-      default: // "error": "wait" never reads while full
-        this.stopReading();
-        this.fail(new OverflowError(this.#capacity, `boundedBuffer: overflow, capacity ${this.#capacity} exceeded`));
-    }
+    // "wait" never reads while full, so every arrival fits or meets its strategy.
+    this.#items.put(item);
   }
 
   protected sourceEnded(): void {

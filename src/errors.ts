@@ -18,3 +18,16 @@ export class OverflowError extends Error {
     this.capacity = capacity;
   }
 }
+
+/**
+ * Raised by a {@linkcode Channel} when an item is sent after the channel was
+ * closed (by `close()` or `fail()`, or because its consumer stopped reading),
+ * and by a `send()` still waiting for room when the consumer stops reading.
+ */
+export class ChannelClosedError extends Error {
+  /** @param message Why the item was refused. */
+  constructor(message = "channel: closed, no more items are accepted") {
+    super(message);
+    this.name = "ChannelClosedError";
+  }
+}

@@ -22,6 +22,8 @@ import {
   settle,
   unhandledDuring,
 } from "./_helpers.ts";
+import { channel, fromEvents } from "../mod.ts";
+import { pumpedChannel, pumpedEmitter } from "./_push_sources.ts";
 
 type Iter = AsyncIterator<number> & AsyncIterable<number>;
 
@@ -184,6 +186,100 @@ const rows: Row[] = [
       { call: () => pipe([], 5 as never), type: TypeError, param: "'stages[0]'", received: "received 5" },
     ],
     lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  // A channel has no source: a producer pushes into it. `pumpedChannel` is that producer for the
+  // table's source: it starts at the first next() (rule 1: the channel itself does nothing until
+  // used), awaits each send(), closes its source when the consumer leaves (a waiting send rejects
+  // with ChannelClosedError; a producer waiting on its own source hears of return() at once), and,
+  // as a channel takes no signal, maps abort to fail(signal.reason) (rule 5). Validation (rule 2)
+  // is the channel's own.
+  {
+    name: "channel",
+    make: (source, signal) => pumpedChannel(source, signal, { capacity: 2 }),
+    invalid: [
+      { call: () => channel({ capacity: 0 }), type: RangeError, param: "'capacity'", received: "received 0" },
+      { call: () => channel({ capacity: 1.5 }), type: RangeError, param: "'capacity'", received: "received 1.5" },
+      {
+        call: () => channel({ maxWaitingSends: 0 }),
+        type: RangeError,
+        param: "'maxWaitingSends'",
+        received: "received 0",
+      },
+      {
+        call: () => channel({ overflow: "spill" as never }),
+        type: RangeError,
+        param: "'overflow'",
+        received: 'received "spill"',
+      },
+      { call: () => channel({ onDrop: 1 as never }), type: TypeError, param: "'onDrop'", received: "received 1" },
+      { call: () => channel(null as never), type: TypeError, param: "'options'", received: "received null" },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "channel drop-oldest",
+    make: (source, signal) => pumpedChannel(source, signal, { capacity: 2, overflow: "drop-oldest" }),
+    invalid: [],
+    lossless: false,
+    // The producer's sends never wait here, but the draining loop is the producer's, not the channel's.
+    drains: false,
+    emitMs: 0,
+  },
+  // fromEvents listens to an emitter that emits the table's source as "data" events ("end", "error"
+  // at the end), starting when a "data" listener is added and closing its source when it is removed,
+  // as a Node stream does: so "pulls nothing before next()" and "closes the source once" check that
+  // the listener is added lazily and removed on every exit path. An EventTarget has no error event
+  // carrying an error (rule 4), so its paths are covered in test/from_events.test.ts instead.
+  {
+    name: "fromEvents",
+    make: (source, signal) => fromEvents<number>(pumpedEmitter(source), "data", { endOn: "end", signal }),
+    invalid: [
+      {
+        call: () => fromEvents(42 as never, "data"),
+        type: TypeError,
+        param: "'target'",
+        received: "received 42",
+      },
+      {
+        call: () => fromEvents(pumpedEmitter([]), 7 as never),
+        type: TypeError,
+        param: "'type'",
+        received: "received 7",
+      },
+      {
+        call: () => fromEvents(pumpedEmitter([]), "data", { capacity: 0 }),
+        type: RangeError,
+        param: "'capacity'",
+        received: "received 0",
+      },
+      {
+        call: () => fromEvents(pumpedEmitter([]), "data", { overflow: "wait" as never }),
+        type: RangeError,
+        param: "'overflow'",
+        received: 'received "wait"',
+      },
+      {
+        call: () => fromEvents(pumpedEmitter([]), "data", { signal: {} as never }),
+        type: TypeError,
+        param: "'signal'",
+        received: "received an object",
+      },
+    ],
+    // Default overflow "error": it fails rather than drop, and 3 items never fill 16.
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "fromEvents drop-oldest",
+    make: (source, signal) =>
+      fromEvents<number>(pumpedEmitter(source), "data", { capacity: 2, overflow: "drop-oldest", endOn: "end", signal }),
+    invalid: [],
+    lossless: false,
     drains: false,
     emitMs: 0,
   },

@@ -1,0 +1,285 @@
+/**
+ * `channel`: a bounded bridge from a producer that pushes to a consumer that pulls.
+ * @module
+ */
+import { type Deferred, deferred } from "./_internal/deferred.ts";
+import { Outlet } from "./_internal/outlet.ts";
+import { OverflowQueue } from "./_internal/overflow_queue.ts";
+import { Queue } from "./_internal/queue.ts";
+import {
+  assertOptionalFunction,
+  assertOptions,
+  assertOverflow,
+  assertPositiveInteger,
+} from "./_internal/validate.ts";
+import { ChannelClosedError, OverflowError } from "./errors.ts";
+import type { BufferedIterator, Overflow } from "./types.ts";
+
+/** How many items a channel holds when no `capacity` is given. */
+const DEFAULT_CAPACITY = 16;
+
+/** Options for {@linkcode channel}. */
+export interface ChannelOptions<T> {
+  /** The most items held for the consumer, a positive integer. Default 16. */
+  capacity?: number;
+  /** What a full channel does with another item. Default `"wait"`: `send()` waits for room. */
+  overflow?: Overflow;
+  /**
+   * With `overflow: "wait"`, the most `send()` calls that may wait for room at
+   * once, a positive integer. Default: `capacity`. A producer that awaits each
+   * send has at most one waiting; one more beyond this bound rejects at once
+   * with {@linkcode OverflowError} instead of queueing without bound.
+   */
+  maxWaitingSends?: number;
+  /** Called with every item the overflow strategy drops. */
+  onDrop?: (item: T) => void;
+}
+
+/**
+ * A bounded push-to-pull bridge: the producer side is `send`, `trySend`,
+ * `close` and `fail`; the consumer side is the async iterator itself (single
+ * consumer).
+ */
+export interface Channel<T> extends BufferedIterator<T> {
+  [Symbol.asyncIterator](): Channel<T>;
+  /**
+   * Sends an item. Resolves once the channel has accepted it: at once while
+   * there is room (or the strategy drops an item); with `overflow: "wait"`,
+   * once the consumer has made room. Rejects with {@linkcode ChannelClosedError}
+   * after `close()` or `fail()`, or when the consumer stops reading while it
+   * waits; with `overflow: "error"`, rejects with the {@linkcode OverflowError}
+   * that also fails the consumer.
+   */
+  send(item: T): Promise<void>;
+  /**
+   * Sends an item without waiting. Returns true when the channel accepted it
+   * (handed over or held, after dropping the oldest with `"drop-oldest"`);
+   * false when it did not: full with `"wait"` (nothing happens), dropped with
+   * `"drop-newest"`, or overflowing with `"error"` (which fails the consumer).
+   * Throws {@linkcode ChannelClosedError} once the channel is closed.
+   */
+  trySend(item: T): boolean;
+  /**
+   * No more items: the consumer gets every item already sent (held, or in a
+   * `send()` still waiting for room), then the end. Later sends are refused.
+   * Calling it again, or after `fail()`, does nothing.
+   */
+  close(): void;
+  /**
+   * As `close()`, but the consumer gets `error` (the same object) after the
+   * items already sent, instead of the end.
+   */
+  fail(error: unknown): void;
+  /** Items held for the consumer, at most `capacity` (sends still waiting for room are not counted). */
+  readonly size: number;
+  /** The same as `size`. */
+  readonly held: number;
+  /** Items dropped so far by the overflow strategy (each one also went to `onDrop`). */
+  readonly dropped: number;
+  /** Closes the channel as `close()` does, so `await using ch = channel()` ends the consumer's loop when the producer's block ends. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Creates a bounded channel: a producer pushes items with `send()` and a
+ * consumer reads them with `for await`.
+ *
+ * Use it to put a push producer (callbacks, a socket handler, several worker
+ * tasks) in front of a pull pipeline without an unbounded queue. With the
+ * default `overflow: "wait"`, `send()` resolves only once the item fits, so a
+ * producer that awaits its sends is slowed to the consumer's pace. A producer
+ * that cannot wait uses `trySend()`, or a drop strategy (`"drop-oldest"`,
+ * `"drop-newest"`), or `"error"` to fail loudly when the consumer falls
+ * behind. `close()` lets the consumer drain what was sent and end; `fail()`
+ * ends it with an error instead; a consumer that stops reading (`break`,
+ * `return()`) rejects every waiting and later send with
+ * {@linkcode ChannelClosedError}, which is how the producer learns to stop.
+ * A channel has one consumer: a second `for await` over it (a second
+ * `[Symbol.asyncIterator]()` call) while the first is unfinished throws a
+ * `TypeError`.
+ *
+ * Memory: at most `capacity` held items (default 16), plus, with `"wait"`, one
+ * item per `send()` waiting for room: as many as the producer has sends in
+ * flight (one per producer task that awaits its sends), and never more than
+ * `maxWaitingSends` (default `capacity`).
+ *
+ * @param options `capacity`, `overflow`, `maxWaitingSends` and `onDrop`.
+ * @returns A {@linkcode Channel}: the consumer's async iterator and the producer's `send`.
+ * @throws {TypeError} If an option has the wrong type.
+ * @throws {RangeError} If `capacity` or `maxWaitingSends` is not a positive integer, or `overflow` is unknown.
+ *
+ * @example A producer slowed to the consumer's pace
+ * ```ts
+ * import { channel } from "@sluice/sluice";
+ * import assert from "node:assert/strict";
+ *
+ * const ch = channel<number>({ capacity: 2 });
+ * const producer = (async () => {
+ *   for (let i = 1; i <= 5; i++) await ch.send(i); // waits while 2 items are held
+ *   ch.close();
+ * })();
+ * const received: number[] = [];
+ * for await (const n of ch) received.push(n);
+ * await producer;
+ * assert.deepEqual(received, [1, 2, 3, 4, 5]);
+ * ```
+ *
+ * @example A producer that must not wait
+ * ```ts
+ * import { channel } from "@sluice/sluice";
+ * import assert from "node:assert/strict";
+ *
+ * const ch = channel<string>({ capacity: 2, overflow: "drop-oldest" });
+ * for (const tick of ["a", "b", "c"]) ch.trySend(tick);
+ * ch.close();
+ * const kept: string[] = [];
+ * for await (const tick of ch) kept.push(tick);
+ * assert.deepEqual(kept, ["b", "c"]);
+ * assert.equal(ch.dropped, 1);
+ * ```
+ */
+export function channel<T>(options: ChannelOptions<T> = {}): Channel<T> {
+  const call = "channel";
+  assertOptions(options, call);
+  if (options.capacity !== undefined) assertPositiveInteger(options.capacity, call, "capacity");
+  assertOverflow(options.overflow, call);
+  if (options.maxWaitingSends !== undefined) assertPositiveInteger(options.maxWaitingSends, call, "maxWaitingSends");
+  assertOptionalFunction(options.onDrop, call, "onDrop");
+  return new PushChannel(options);
+}
+
+const ACCEPTED: Promise<void> = Promise.resolve();
+
+interface WaitingSend<T> {
+  item: T;
+  accepted: Deferred<void>;
+}
+
+class PushChannel<T> extends Outlet<T> implements Channel<T> {
+  readonly #items: OverflowQueue<T>;
+  readonly #maxWaiting: number;
+  /** Sends waiting for room (`"wait"` only); non-empty only while the channel is full. */
+  readonly #waiting: Queue<WaitingSend<T>>;
+  /** Why sends are refused, once they are: `close()`, `fail()`, or the consumer left. */
+  #refusal: string | undefined;
+  /** A `close()` or `fail()` that waits for the sends that were waiting when it was called. */
+  #finish: { failed: boolean; error: unknown } | undefined;
+  /** The error of an `"error"` overflow, for the send that caused it. */
+  #overflowError: OverflowError | undefined;
+  #iterating = false;
+
+  constructor(options: ChannelOptions<T>) {
+    super(undefined, options.onDrop);
+    const capacity = options.capacity ?? DEFAULT_CAPACITY;
+    this.#maxWaiting = options.maxWaitingSends ?? capacity;
+    this.#waiting = new Queue(1);
+    this.#items = new OverflowQueue(capacity, options.overflow ?? "wait", "channel", {
+      offer: (item) => this.offer(item),
+      drop: (item) => this.drop(item),
+      overflow: (error) => {
+        this.#overflowError = error;
+        this.fail(error);
+      },
+    });
+  }
+
+  get size(): number {
+    return this.#items.size;
+  }
+
+  get held(): number {
+    return this.#items.size;
+  }
+
+  send(item: T): Promise<void> {
+    if (this.#refusal !== undefined) return Promise.reject(new ChannelClosedError(this.#refusal));
+    const arrival = this.#items.put(item);
+    if (arrival === "accepted" || arrival === "dropped") return ACCEPTED;
+    if (arrival === "overflow") return Promise.reject(this.#overflowError);
+    // Full with "wait": the send waits for room, within its own bound.
+    if (this.#waiting.size >= this.#maxWaiting) {
+      const bound = this.#maxWaiting;
+      return Promise.reject(
+        new OverflowError(
+          bound,
+          `channel: ${bound} sends already waiting for room (maxWaitingSends ${bound}); ` +
+            "await send() before sending more, or raise maxWaitingSends",
+        ),
+      );
+    }
+    const accepted = deferred<void>();
+    this.#waiting.push({ item, accepted });
+    return accepted.promise;
+  }
+
+  trySend(item: T): boolean {
+    if (this.#refusal !== undefined) throw new ChannelClosedError(this.#refusal);
+    return this.#items.put(item) === "accepted";
+  }
+
+  close(): void {
+    if (this.#refusal !== undefined) return;
+    this.#refusal = "channel: closed by close(), no more items are accepted";
+    if (this.#waiting.size === 0) this.end();
+    else this.#finish = { failed: false, error: undefined };
+  }
+
+  /** Public `fail()`; also the path of an overflow with `"error"` and of an `onDrop` that throws. */
+  override fail(error: unknown): void {
+    if (this.#refusal !== undefined) return;
+    this.#refusal = "channel: failed, no more items are accepted";
+    if (this.#waiting.size === 0) super.fail(error);
+    else this.#finish = { failed: true, error };
+  }
+
+  override [Symbol.asyncIterator](): this {
+    if (this.#iterating && !this.closed) {
+      throw new TypeError("channel: already being iterated; a channel has a single consumer");
+    }
+    this.#iterating = true;
+    return this;
+  }
+
+  override return(value?: unknown): Promise<IteratorResult<T>> {
+    const result = super.return(value);
+    // The consumer is gone: what it did not take is let go.
+    this.#items.clear();
+    return result;
+  }
+
+  override [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return ACCEPTED;
+  }
+
+  protected start(): void {}
+
+  protected demand(): void {}
+
+  protected take(): IteratorResult<T> | undefined {
+    const taken = this.#items.take();
+    if (taken !== undefined && this.#waiting.size > 0) this.#admitWaiting();
+    return taken;
+  }
+
+  /** Runs once, when the consumer's side ends: by `close()`/`fail()` once nothing waits, or by `return()`. */
+  protected cleanup(): void {
+    if (this.#refusal === undefined) this.#refusal = "channel: the consumer stopped reading, no more items are accepted";
+    this.#finish = undefined;
+    if (this.#waiting.size === 0) return;
+    const error = new ChannelClosedError("channel: the consumer stopped reading before the item was accepted");
+    while (this.#waiting.size > 0) this.#waiting.shift().accepted.reject(error);
+  }
+
+  /** One item was just taken: the oldest waiting send takes its place, in order. */
+  #admitWaiting(): void {
+    const send = this.#waiting.shift();
+    this.#items.put(send.item); // fits: nobody waits in next() while items are held
+    send.accepted.resolve();
+    if (this.#waiting.size > 0 || this.#finish === undefined) return;
+    const finish = this.#finish;
+    this.#finish = undefined;
+    if (finish.failed) super.fail(finish.error);
+    else this.end();
+  }
+}
