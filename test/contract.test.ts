@@ -23,6 +23,7 @@ import {
   unhandledDuring,
 } from "./_helpers.ts";
 import { channel, fromEvents } from "../mod.ts";
+import { distribute, merge } from "../mod.ts";
 import { pumpedChannel, pumpedEmitter } from "./_push_sources.ts";
 
 type Iter = AsyncIterator<number> & AsyncIterable<number>;
@@ -280,6 +281,57 @@ const rows: Row[] = [
       fromEvents<number>(pumpedEmitter(source), "data", { capacity: 2, overflow: "drop-oldest", endOn: "end", signal }),
     invalid: [],
     lossless: false,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    // merge has no signal (its arguments are all sources); abort reaches it through a stage
+    // that has one, as a user would do it. The tests without a signal run merge's own cleanup:
+    // the given source merged with one that ends at once.
+    name: "merge",
+    make: (source, signal) => merge(signal ? boundedBuffer(source, 1, { signal }) : source, []),
+    invalid: [
+      { call: () => merge(null as never), type: TypeError, param: "'sources[0]'", received: "received null" },
+      { call: () => merge([], [], 5 as never), type: TypeError, param: "'sources[2]'", received: "received 5" },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    // One source split between two consumers and merged back: merge's return() closes both
+    // consumers, and the source closes once, when the second one finishes.
+    name: "merge of distribute",
+    make: (source, signal) => merge(...distribute(source, 2, { signal })),
+    invalid: [],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    // The source closes when every consumer has finished, so the row makes two consumers, returns
+    // the second one at once (it takes nothing) and hands out the first: its return() is then the
+    // last finish and must close the source exactly once. Leaving the other consumer open would
+    // (rightly) keep the source open; test/distribute.test.ts covers that.
+    name: "distribute",
+    make: (source, signal) => {
+      const [first, second] = distribute(source, 2, { signal });
+      void second.return();
+      return first;
+    },
+    invalid: [
+      { call: () => distribute(42 as never, 2), type: TypeError, param: "'source'", received: "received 42" },
+      { call: () => distribute([], 0), type: RangeError, param: "'consumers'", received: "received 0" },
+      { call: () => distribute([], 2.5), type: RangeError, param: "'consumers'", received: "received 2.5" },
+      { call: () => distribute([], 2, null as never), type: TypeError, param: "'options'", received: "received null" },
+      {
+        call: () => distribute([], 2, { signal: 1 as never }),
+        type: TypeError,
+        param: "'signal'",
+        received: "received 1",
+      },
+    ],
+    lossless: true,
     drains: false,
     emitMs: 0,
   },
