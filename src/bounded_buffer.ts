@@ -77,10 +77,13 @@ export function boundedBuffer<T>(
 
 class BoundedBuffer<T> extends Pump<T> implements BufferedIterator<T> {
   readonly #items: OverflowQueue<T>;
+  /** With `"wait"`, reads stop while full; the other strategies read on. */
+  readonly #waits: boolean;
 
   constructor(source: Source<T>, capacity: number, options: BoundedBufferOptions<T>) {
     const overflow = options.overflow ?? "wait";
     super(source, { signal: options.signal, onDrop: options.onDrop, drains: overflow !== "wait" });
+    this.#waits = overflow === "wait";
     this.#items = new OverflowQueue(capacity, overflow, "boundedBuffer", {
       offer: (item) => this.offer(item),
       drop: (item) => this.drop(item),
@@ -97,7 +100,7 @@ class BoundedBuffer<T> extends Pump<T> implements BufferedIterator<T> {
 
   protected room(): boolean {
     // Counting the read about to start as held keeps reads = delivered + capacity.
-    return this.#items.overflow !== "wait" || !this.#items.full;
+    return !this.#waits || !this.#items.full;
   }
 
   protected take(): IteratorResult<T> | undefined {

@@ -216,9 +216,14 @@ class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
   protected start(): void {
     const listen = this.#listen;
     this.#listening = true;
-    listen.add(this.#type, this.#onEvent);
-    if (this.#failOnError) listen.add("error", this.#onError);
-    for (const name of this.#endOn) listen.add(name, this.#onEnd);
+    try {
+      listen.add(this.#type, this.#onEvent);
+      if (this.#failOnError) listen.add("error", this.#onError);
+      for (const name of this.#endOn) listen.add(name, this.#onEnd);
+    } catch (error) {
+      // A target that refuses a listener: the first next() rejects, and what was added is removed.
+      this.fail(error);
+    }
   }
 
   protected take(): IteratorResult<E> | undefined {

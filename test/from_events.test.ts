@@ -323,6 +323,20 @@ test("fromEvents() ignores an event the emitter delivers to a listener removed d
   assert.is(emitter.listenerCount("data"), 1, "only the test's own listener is left");
 });
 
+test("fromEvents() rejects the first next() when the target refuses a listener, and removes what it added", async () => {
+  const emitter = new EventEmitter();
+  const refusal = new Error("no error listeners here");
+  const on = emitter.on.bind(emitter);
+  emitter.on = ((type: string, listener: (...args: unknown[]) => void) => {
+    if (type === "error") throw refusal;
+    return on(type, listener);
+  }) as typeof emitter.on;
+  const it = fromEvents(emitter, "data");
+  assert.is(await rejection(it.next()), refusal);
+  assert.is(emitterListeners(emitter), 0);
+  await noNext(it);
+});
+
 test("fromEvents() leaves no unhandled rejection when an error event arrives after the consumer left", async () => {
   const seen = await unhandledDuring(async () => {
     const emitter = new EventEmitter();
