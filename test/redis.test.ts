@@ -353,7 +353,8 @@ test("toRedisStream() holds the producer back while the group lags more than max
   console.log(`    maxLag ${maxLag}: largest lag seen ${maxSeenLag} over ${samples} samples; producer held ${Math.round(heldMs)} ms`);
   assert.is(written, total);
   assert.ok(samples > 10, `sampled the lag ${samples} times`);
-  assert.ok(maxSeenLag <= maxLag + batch, `lag stayed within maxLag + one batch: ${maxSeenLag}`);
+  // The issue asks for "under maxLag plus one batch"; the producer keeps it within maxLag itself.
+  assert.ok(maxSeenLag <= maxLag, `the lag stayed within maxLag: ${maxSeenLag}`);
   assert.ok(maxSeenLag >= maxLag / 2, `the producer did run ahead up to the limit: ${maxSeenLag}`);
   assert.ok(maxAhead <= batch + 1, `the source was not read ahead of the writes: ${maxAhead}`);
   assert.ok(heldMs > 100, `the producer was held back (${heldMs} ms)`);

@@ -59,12 +59,13 @@ export interface ToRedisStreamResult {
  * {@linkcode fromRedisStream}.
  *
  * Use it to feed a work queue that several processes or machines consume.
- * Backpressure crosses the boundary: with `group` and `maxLag`, before each
- * batch it reads the group's lag (entries not yet delivered to any consumer,
- * `XINFO GROUPS`, Redis 7+; on older servers counted with `XRANGE`) and pulls
- * from the source only while the lag is below `maxLag`, so the undelivered
- * part of the stream never exceeds `maxLag` entries (from this producer) while
- * the consumers are slow. Writes are pipelined: up to `batch` `XADD`s are sent
+ * Backpressure crosses the boundary: with `group` and `maxLag`, it reads the
+ * group's lag (entries not yet delivered to any consumer, `XINFO GROUPS`,
+ * Redis 7+; on older servers counted with `XRANGE`), writes at most
+ * `maxLag - lag` entries before it looks again, and while the lag is at
+ * `maxLag` it stops pulling from the source and looks every `pollMs`. So the
+ * undelivered part of the stream never exceeds `maxLag` entries (from this
+ * producer) while the consumers are slow. Writes are pipelined: up to `batch` `XADD`s are sent
  * before their replies are awaited. `maxLen` trims the stream approximately
  * (`MAXLEN ~`); keep it well above `maxLag` plus what the consumers hold, or
  * trimming removes entries nobody handled.
@@ -210,19 +211,24 @@ async function write(
   try {
     waiter.check();
     if (group !== undefined) await waiter.wait(ensureGroup(client, stream, group, "0"));
+    /** Entries that may still be written before the lag must be looked at again. */
+    let credit = 0;
     for (;;) {
       let room = batch;
       if (maxLag !== undefined) {
-        let lag = await waiter.wait(groupLag(client, stream, group!, maxLag));
-        if (lag >= maxLag) {
-          const since = performance.now();
-          while (lag >= maxLag) {
-            await waiter.sleep(pollMs);
-            lag = await waiter.wait(groupLag(client, stream, group!, maxLag));
+        if (credit <= 0) {
+          let lag = await waiter.wait(groupLag(client, stream, group!, maxLag));
+          if (lag >= maxLag) {
+            const since = performance.now();
+            while (lag >= maxLag) {
+              await waiter.sleep(pollMs);
+              lag = await waiter.wait(groupLag(client, stream, group!, maxLag));
+            }
+            heldMs += performance.now() - since;
           }
-          heldMs += performance.now() - since;
+          credit = maxLag - lag;
         }
-        room = Math.min(batch, maxLag - lag);
+        room = Math.min(batch, credit);
       }
       const writes: Promise<unknown>[] = [];
       let ended = false;
@@ -251,6 +257,7 @@ async function write(
       }
       const ids = await waiter.wait(Promise.all(writes));
       written += ids.length;
+      credit -= ids.length;
       if (ids.length > 0) lastId = text(ids[ids.length - 1]);
       if (ended) return { written, lastId, heldMs };
     }
