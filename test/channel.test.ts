@@ -350,6 +350,18 @@ test("channel() leaves no unhandled rejection when the consumer leaves with send
   assert.equal(seen, []);
 });
 
+test("channel() is typed by its items", async () => {
+  const ch = channel<number>({ capacity: 1 });
+  // @ts-expect-error a channel of numbers refuses a string
+  assert.ok(ch.trySend("one"));
+  // @ts-expect-error an onDrop of the wrong item type
+  channel<number>({ onDrop: (item: string) => item });
+  ch.close();
+  const items: number[] = [];
+  for await (const item of ch) items.push(item);
+  assert.equal(items, ["one"] as unknown as number[], "at run time nothing is checked");
+});
+
 test("channel() validates its options at the call", () => {
   const cases: [() => unknown, typeof TypeError | typeof RangeError, string][] = [
     [() => channel(null as never), TypeError, "channel: 'options' must be an object, received null"],

@@ -267,6 +267,8 @@ test("fromEvents() refuses overflow 'wait': an event source cannot be made to wa
   assert.instance(error, RangeError);
   assert.match((error as Error).message, /^fromEvents: 'overflow' must be "drop-oldest", "drop-newest" or "error"/);
   assert.match((error as Error).message, /received "wait"$/);
+  // @ts-expect-error "wait" is not an overflow of fromEvents, for the type checker either
+  assert.throws(() => fromEvents(new EventEmitter(), "data", { overflow: "wait" }), RangeError);
 });
 
 test("fromEvents() works with an emitter that has only addListener/removeListener", async () => {
