@@ -54,7 +54,7 @@ export interface DistributeOptions {
  * await Promise.all(distribute(jobs, 3).map(async (worker, id) => {
  *   done[id] = [];
  *   for await (const job of worker) {
- *     await new Promise((resolve) => setTimeout(resolve, id === 0 ? 1 : 20));
+ *     await new Promise((resolve) => setTimeout(resolve, id === 0 ? 1 : 40));
  *     done[id].push(job);
  *   }
  * }));
