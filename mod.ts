@@ -36,3 +36,6 @@ export * from "./src/throttle.ts";
 export * from "./src/sample_nth.ts";
 export * from "./src/channel.ts";
 export * from "./src/from_events.ts";
+export * from "./src/batch.ts";
+export * from "./src/rate_limit.ts";
+export * from "./src/timeout.ts";

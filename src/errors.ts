@@ -19,6 +19,22 @@ export class OverflowError extends Error {
   }
 }
 
+/** Raised by {@linkcode timeout} when the next item takes longer than its limit. */
+export class TimeoutError extends Error {
+  /** The limit that was exceeded, in milliseconds. */
+  readonly ms: number;
+
+  /**
+   * @param ms The limit that was exceeded, in milliseconds.
+   * @param message What timed out.
+   */
+  constructor(ms: number, message = `timed out after ${ms} ms`) {
+    super(message);
+    this.name = "TimeoutError";
+    this.ms = ms;
+  }
+}
+
 /**
  * Raised by a {@linkcode Channel} when an item is sent after the channel was
  * closed (by `close()` or `fail()`, or because its consumer stopped reading),

@@ -1,0 +1,155 @@
+/**
+ * `batch`: group items into arrays by count, by time, or both.
+ * @module
+ */
+import { Pump } from "./_internal/pump.ts";
+import { Queue } from "./_internal/queue.ts";
+import {
+  assertOptions,
+  assertPositiveInteger,
+  assertPositiveTime,
+  assertSignal,
+  assertSource,
+} from "./_internal/validate.ts";
+import type { SluiceIterator, Source } from "./types.ts";
+
+/** Options for {@linkcode batch}; set `size`, `ms`, or both. */
+export interface BatchOptions {
+  /** The most items in one batch, a positive integer. */
+  size?: number;
+  /** Emit a batch at the latest this many milliseconds after its first item arrived, a positive finite number. */
+  ms?: number;
+  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Groups items into arrays of at most `size` items, emitting a batch no later
+ * than `ms` after its first item arrived.
+ *
+ * Use it when handling items one by one costs too much per call: bulk database
+ * inserts, batched HTTP requests, writes to a log shipper. `size` caps the
+ * cost of one call; `ms` caps how long an item waits for its batch to fill
+ * when the source is slow.
+ *
+ * The rules:
+ * - A batch closes when it holds `size` items, when `ms` has passed since its
+ *   first item arrived, or when the source ends, whichever comes first. It is
+ *   handed to the waiting consumer, or kept until the consumer asks.
+ * - A batch is never empty. When the source ends, the last partial batch is
+ *   emitted, then the iteration ends; when the source fails, the partial batch
+ *   is emitted first, then the error. No item is dropped or reordered.
+ * - With `size` alone, the source is read only while the consumer waits.
+ * - With `ms`, the source is read while the consumer waits, and also while a
+ *   batch is open (has items) and no closed batch is waiting for the consumer,
+ *   so a batch fills on time while the consumer is busy with the previous one.
+ *   A timer exists only while a batch is open.
+ *
+ * Memory: at most `size` items in all, counting the open batch and closed
+ * batches waiting for the consumer (a read starts only while no closed batch
+ * waits, or for a waiting consumer, and never into a full batch). With `ms`
+ * alone a batch holds whatever the source yields within `ms`: give `size` too
+ * when the source can be fast.
+ *
+ * @param source The items to group.
+ * @param options `size`, `ms` (at least one of them) and `signal`.
+ * @returns An async iterator of non-empty arrays holding every item, in order.
+ * @throws {TypeError} If `source` is not iterable, `options` is not an object, neither `size` nor `ms` is given, or an option has the wrong type.
+ * @throws {RangeError} If `size` is not a positive integer or `ms` is not a positive finite number.
+ *
+ * @example Insert rows a hundred at a time, or every second
+ * ```ts
+ * import { batch } from "@sluice/sluice";
+ * import assert from "node:assert/strict";
+ *
+ * const rows = Array.from({ length: 250 }, (_, i) => ({ id: i }));
+ * const sizes: number[] = [];
+ * for await (const chunk of batch(rows, { size: 100, ms: 1000 })) sizes.push(chunk.length);
+ * assert.deepEqual(sizes, [100, 100, 50]);
+ * ```
+ */
+export function batch<T>(source: Source<T>, options: BatchOptions): SluiceIterator<T[]> {
+  const call = "batch";
+  assertSource(source, call);
+  assertOptions(options, call);
+  if (options.size === undefined && options.ms === undefined) {
+    throw new TypeError(`${call}: 'options' must set 'size', 'ms' or both, received neither`);
+  }
+  if (options.size !== undefined) assertPositiveInteger(options.size, call, "size");
+  if (options.ms !== undefined) assertPositiveTime(options.ms, call, "ms");
+  assertSignal(options.signal, call);
+  return new Batch(source, options);
+}
+
+class Batch<T> extends Pump<T, T[]> {
+  readonly #size: number;
+  readonly #ms: number | undefined;
+  /** The batch being filled; `undefined` while no batch is open (never an empty array). */
+  #open: T[] | undefined;
+  /** Armed while a batch is open, when `ms` is given. */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Closed batches waiting for the consumer: at most 2, with at most `size` items between them and
+   * the open batch (one closed by its timer, and one opened by a read already under way, closed in turn).
+   */
+  readonly #closed = new Queue<T[]>(2);
+
+  constructor(source: Source<T>, options: BatchOptions) {
+    // With `ms` it reads ahead while a batch is open, so it breathes like a draining pump.
+    super(source, { signal: options.signal, drains: options.ms !== undefined });
+    this.#size = options.size ?? Infinity;
+    this.#ms = options.ms;
+  }
+
+  protected room(): boolean {
+    return this.waiting || (this.#open !== undefined && this.#closed.size === 0);
+  }
+
+  protected take(): IteratorResult<T[]> | undefined {
+    if (this.#closed.size === 0) return undefined;
+    return { value: this.#closed.shift(), done: false };
+  }
+
+  protected received(item: T): void {
+    if (this.#open === undefined) {
+      this.#open = [item];
+      if (this.#ms !== undefined) this.#timer = setTimeout(this.#fire, this.#ms);
+    } else {
+      this.#open.push(item);
+    }
+    if (this.#open.length >= this.#size) this.#closeOpen();
+  }
+
+  protected sourceEnded(): void {
+    this.#closeOpen();
+    this.end();
+  }
+
+  protected override sourceFailed(error: unknown): void {
+    this.#closeOpen();
+    this.fail(error);
+  }
+
+  protected override stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#open = undefined;
+    this.#closed.clear();
+  }
+
+  #fire = (): void => {
+    this.#timer = undefined;
+    this.#closeOpen();
+    this.pull();
+  };
+
+  /** Closes the open batch, if any: to the waiting consumer, or kept for it. */
+  #closeOpen(): void {
+    const items = this.#open;
+    if (items === undefined) return;
+    this.#open = undefined;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.offer(items)) this.#closed.push(items);
+  }
+}

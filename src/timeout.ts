@@ -1,0 +1,144 @@
+/**
+ * `timeout`: fail when the next item takes too long.
+ * @module
+ */
+import { Pump } from "./_internal/pump.ts";
+import { assertOptions, assertPositiveTime, assertSignal, assertSource } from "./_internal/validate.ts";
+import { TimeoutError } from "./errors.ts";
+import type { SluiceIterator, Source } from "./types.ts";
+
+/** Options for {@linkcode timeout}. */
+export interface TimeoutOptions {
+  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Passes the source's items through, and rejects with {@linkcode TimeoutError}
+ * when the consumer has waited longer than `ms` for the next one; the source
+ * is then closed.
+ *
+ * Use it to notice a producer that stalled: a socket that went silent, a
+ * subscription whose server stopped sending heartbeats, a job queue that
+ * hangs. It measures only the time the consumer waits, from its `next()`
+ * call until an item (or the end) arrives, so a slow consumer never causes a
+ * timeout. The source is read only on demand, one item at a time; with
+ * several `next()` calls made at once, each waits at most `ms` after the one
+ * before it was answered. The end of the source is subject to the same limit.
+ *
+ * After a timeout the iteration is over: later `next()` calls resolve done,
+ * and a late item from the source is discarded. One timer is reused across
+ * items; it is cleared when the iteration ends.
+ *
+ * Memory: no items held.
+ *
+ * @param source The items to watch.
+ * @param ms The longest wait for one item, in milliseconds, a positive finite number.
+ * @param options `signal`.
+ * @returns An async iterator of the same items, in order.
+ * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
+ * @throws {RangeError} If `ms` is not a positive finite number.
+ *
+ * @example Give up on a stalled feed
+ * ```ts
+ * import { timeout, TimeoutError } from "@sluice/sluice";
+ * import assert from "node:assert/strict";
+ *
+ * async function* feed() {
+ *   yield "tick";
+ *   await new Promise((resolve) => setTimeout(resolve, 200)); // stalls
+ *   yield "late";
+ * }
+ * const seen: string[] = [];
+ * await assert.rejects(async () => {
+ *   for await (const message of timeout(feed(), 50)) seen.push(message);
+ * }, TimeoutError);
+ * assert.deepEqual(seen, ["tick"]);
+ * ```
+ */
+export function timeout<T>(source: Source<T>, ms: number, options: TimeoutOptions = {}): SluiceIterator<T> {
+  const call = "timeout";
+  assertSource(source, call);
+  assertPositiveTime(ms, call, "ms");
+  assertOptions(options, call);
+  assertSignal(options.signal, call);
+  return new Timeout(source, ms, options);
+}
+
+class Timeout<T> extends Pump<T> {
+  readonly #ms: number;
+  /** The waiting consumer fails at this time (`performance.now()`), if `#timing`. */
+  #deadline = 0;
+  /** A consumer is waiting and its deadline is set. */
+  #timing = false;
+  /**
+   * One timer, reused: when a wait ends it is left to run out, and a new wait
+   * only moves `#deadline` later; on firing it re-arms for what is left.
+   */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** An item nobody was waiting for; stays empty since reads start only while a consumer waits. */
+  #held: T | undefined;
+  #hasHeld = false;
+
+  constructor(source: Source<T>, ms: number, options: TimeoutOptions) {
+    super(source, { signal: options.signal });
+    this.#ms = ms;
+  }
+
+  protected room(): boolean {
+    return this.waiting && !this.#hasHeld;
+  }
+
+  protected override demand(): void {
+    if (this.waiting && !this.#timing) this.#startWait();
+    super.demand();
+  }
+
+  protected take(): IteratorResult<T> | undefined {
+    if (!this.#hasHeld) return undefined;
+    const value = this.#held as T;
+    this.#held = undefined;
+    this.#hasHeld = false;
+    return { value, done: false };
+  }
+
+  protected received(item: T): void {
+    if (!this.offer(item)) {
+      this.#held = item;
+      this.#hasHeld = true;
+    }
+    // The next waiting call, if any, gets its own `ms` from now.
+    if (this.waiting) this.#startWait();
+    else this.#timing = false;
+  }
+
+  protected sourceEnded(): void {
+    this.end();
+  }
+
+  protected override stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timing = false;
+    this.#held = undefined;
+    this.#hasHeld = false;
+  }
+
+  #startWait(): void {
+    this.#timing = true;
+    this.#deadline = performance.now() + this.#ms;
+    if (this.#timer === undefined) this.#timer = setTimeout(this.#fire, this.#ms);
+  }
+
+  #fire = (): void => {
+    this.#timer = undefined;
+    if (!this.#timing || !this.waiting) return;
+    const left = this.#deadline - performance.now();
+    if (left > 0) {
+      this.#timer = setTimeout(this.#fire, left);
+      return;
+    }
+    this.stopReading();
+    this.fail(new TimeoutError(this.#ms, `timeout: no item within ${this.#ms} ms`));
+  };
+}
