@@ -39,3 +39,4 @@ export * from "./src/from_events.ts";
 export * from "./src/batch.ts";
 export * from "./src/rate_limit.ts";
 export * from "./src/timeout.ts";
+export * from "./src/meter.ts";

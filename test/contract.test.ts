@@ -25,6 +25,7 @@ import {
 import { channel, fromEvents } from "../mod.ts";
 import { distribute, merge } from "../mod.ts";
 import { pumpedChannel, pumpedEmitter } from "./_push_sources.ts";
+import { meter } from "../mod.ts";
 
 type Iter = AsyncIterator<number> & AsyncIterable<number>;
 
@@ -329,6 +330,25 @@ const rows: Row[] = [
         type: TypeError,
         param: "'signal'",
         received: "received 1",
+      },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "meter",
+    make: (source, signal) => meter(source, { every: 20, report: () => {}, signal }),
+    invalid: [
+      { call: () => meter(5 as never, { report: () => {} }), type: TypeError, param: "'source'", received: "received 5" },
+      { call: () => meter([], null as never), type: TypeError, param: "'options'", received: "received null" },
+      { call: () => meter([], { report: "no" as never }), type: TypeError, param: "'report'", received: 'received "no"' },
+      { call: () => meter([], { report: () => {}, every: -1 }), type: RangeError, param: "'every'", received: "received -1" },
+      {
+        call: () => meter([], { report: () => {}, signal: "stop" as never }),
+        type: TypeError,
+        param: "'signal'",
+        received: 'received "stop"',
       },
     ],
     lossless: true,
