@@ -67,4 +67,47 @@ test("copy-file: sluice's peak stays well under the file size, fs.readFile's hol
   assert.ok(onData.above > 0, output);
 });
 
+test("server-to-server: without limits B's queue grows; with sluice it stays within A's concurrency", async () => {
+  const output = await runExample("server_to_server.ts", ["--seconds", "0.6"]);
+  const row = (name: string) => {
+    const line = output.split("\n").find((l) => l.startsWith(name));
+    assert.ok(line, `no "${name}" row in:\n${output}`);
+    const match = /(\d+)\/(\d+)\s+(\d+)\s+(\d+)\s+(\d+) ms\s+(\d+) ms\s+([\d.]+)\/s\s+(\d+)\s*$/.exec(line!);
+    assert.ok(match, `cannot read the row: ${line}`);
+    const [answered, sent, rejected, failed, p50, p99, throughput, peakQueue] = match!.slice(1).map(Number);
+    return { answered, sent, rejected, failed, p50, p99, throughput, peakQueue };
+  };
+  const naive = row("no limits");
+  const sluice = row("sluice");
+  // 100 requests/s for 0.6 s.
+  assert.is(naive.sent, 60);
+  assert.is(sluice.sent, 60);
+  // Without limits B takes everything: all answered, late, and B's queue grows (B handles at most 75/s).
+  assert.is(naive.answered, 60, output);
+  assert.is(naive.failed, 0, output);
+  assert.ok(naive.peakQueue >= 5, `B's queue peaked at ${naive.peakQueue} without limits\n${output}`);
+  // With sluice every request is answered or refused at once, and B never holds more than 6 - 3 waiting.
+  assert.is(sluice.answered + sluice.rejected, 60, output);
+  assert.is(sluice.failed, 0, output);
+  assert.ok(sluice.answered > 0, output);
+  assert.ok(sluice.peakQueue <= 3, `B's queue peaked at ${sluice.peakQueue} with sluice\n${output}`);
+});
+
+test("metrics-sampling: sampleEvery keeps a few readings a second, sampleNth exactly 1 in 100, all counted", async () => {
+  const output = await runExample("metrics_sampling.ts", ["--seconds", "1", "--rate", "5000"]);
+  const line = output.split("\n").find((l) => l.trimStart().startsWith("all "));
+  assert.ok(line, `no totals row in:\n${output}`);
+  const [produced, gaugeKept, gaugeDropped, nthKept, nthDropped] = line!.trim().split(/\s+/).slice(1, 6).map((cell) =>
+    Number(cell.replace(/,/g, ""))
+  );
+  assert.is(produced, 5000, output);
+  // 4 samples a second plus the last record when the stream ends; a busy machine may fire fewer ticks.
+  assert.ok(gaugeKept >= 1 && gaugeKept <= 8, `gauge kept ${gaugeKept}\n${output}`);
+  assert.is(gaugeKept + gaugeDropped, produced, output);
+  assert.is(nthKept, 50, output);
+  assert.is(nthDropped, 4950, output);
+  assert.match(output, /gauge: +kept [\d,]+ \+ dropped [\d,]+ = 5,000 of 5,000 ✓/);
+  assert.match(output, /1% log sample: kept 50 \+ dropped 4,950 = 5,000 of 5,000 ✓/);
+});
+
 test.run();
