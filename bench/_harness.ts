@@ -228,9 +228,9 @@ export interface MeasureOptions {
 }
 
 export async function measureGroups(groups: readonly Group[], options: MeasureOptions = {}): Promise<GroupResult[]> {
-  const budgetMs = options.budgetMs ?? positiveEnv("SLUICE_BENCH_BUDGET_MS", 3000);
+  const budgetMs = options.budgetMs ?? positiveEnv("SLUICE_BENCH_BUDGET_MS", 1500);
   const minRounds = options.minRounds ?? positiveEnv("SLUICE_BENCH_MIN_ROUNDS", 5);
-  const maxRounds = Math.max(minRounds, options.maxRounds ?? positiveEnv("SLUICE_BENCH_MAX_ROUNDS", 15));
+  const maxRounds = Math.max(minRounds, options.maxRounds ?? positiveEnv("SLUICE_BENCH_MAX_ROUNDS", 11));
   const warmup = options.warmup ?? 2;
   const results: GroupResult[] = [];
   for (const group of groups) {

@@ -88,11 +88,12 @@ export default benchFile(import.meta, [
     cases: [
       { name: "sluice concurrencyLimit(8)", role: "sluice", iterate: () => concurrencyLimit(numbers(N), LIMIT, fn) },
       { name: "p-map pMapIterable({concurrency: 8})", role: "peer", iterate: () => pMapIterable(numbers(N), fn, { concurrency: LIMIT }) },
-      { name: "streaming-iterables parallelMap(8)", role: "peer", iterate: () => parallelMap(LIMIT, fn, numbers(N)) },
+      { name: "streaming-iterables parallelMap(8)", role: "peer", items: N / 4, iterate: () => parallelMap(LIMIT, fn, numbers(N / 4)) },
       {
         name: "it-parallel({concurrency: 8, ordered: true})",
         role: "peer",
-        iterate: () => parallel(thunks(numbers(N), fn), { concurrency: LIMIT, ordered: true }),
+        items: N / 4,
+        iterate: () => parallel(thunks(numbers(N / 4), fn), { concurrency: LIMIT, ordered: true }),
       },
       { name: "hand-written window of promises", role: "floor", iterate: () => mapOrdered(numbers(N), LIMIT, fn) },
       { name: "bare for await", role: "base", iterate: () => numbers(N) },
@@ -113,7 +114,8 @@ export default benchFile(import.meta, [
       {
         name: "it-parallel({concurrency: 8, ordered: false})",
         role: "peer",
-        iterate: () => parallel(thunks(numbers(N), fn), { concurrency: LIMIT, ordered: false }),
+        items: N / 4,
+        iterate: () => parallel(thunks(numbers(N / 4), fn), { concurrency: LIMIT, ordered: false }),
       },
       {
         name: "ix flatMap(fn, 8)",
@@ -132,11 +134,17 @@ export default benchFile(import.meta, [
     cases: [
       { name: "sluice concurrencyLimit(8)", role: "sluice", iterate: () => concurrencyLimit(numberArray(N), LIMIT, fn) },
       { name: "p-map pMapIterable({concurrency: 8})", role: "peer", iterate: () => pMapIterable(numberArray(N), fn, { concurrency: LIMIT }) },
-      { name: "streaming-iterables parallelMap(8)", role: "peer", iterate: () => parallelMap(LIMIT, fn, numberArray(N)) },
+      {
+        name: "streaming-iterables parallelMap(8)",
+        role: "peer",
+        items: N / 4,
+        iterate: () => parallelMap(LIMIT, fn, numberArray(N / 4)),
+      },
       {
         name: "it-parallel({concurrency: 8, ordered: true})",
         role: "peer",
-        iterate: () => parallel(numberArray(N).map((x) => () => fn(x)), { concurrency: LIMIT, ordered: true }),
+        items: N / 4,
+        iterate: () => parallel(numberArray(N / 4).map((x) => () => fn(x)), { concurrency: LIMIT, ordered: true }),
       },
       { name: "hand-written window of promises", role: "floor", iterate: () => mapOrdered(numberArray(N), LIMIT, fn) },
       { name: "bare for await", role: "base", iterate: () => numberArray(N) },

@@ -29,25 +29,29 @@ function nest(source: Flow, stage: (source: Flow) => Flow, depth: number): Flow 
   return flow;
 }
 
-const groups: Group[] = DEPTHS.map((depth) => ({
-  id: `pipe/depth-${depth}`,
-  title: `pipe, ${depth} × read-ahead(16)`,
-  items: N,
-  cases: [
-    {
-      name: `sluice pipe(${depth} × boundedBuffer(16))`,
-      role: "sluice",
-      iterate: () => (pipe as (source: Flow, ...stages: Stage<number, number>[]) => Flow)(numbers(N), ...stages(sluiceStage, depth)),
-    },
-    {
-      name: `it-pipe(${depth} × streaming-iterables buffer(16))`,
-      role: "peer",
-      // it-pipe's typings want a sink last; the stages are plain functions of an async iterable.
-      iterate: () => (itPipe as unknown as (source: Flow, ...stages: ((s: Flow) => Flow)[]) => Flow)(numbers(N), ...stages(peerStage, depth)),
-    },
-    { name: `${depth} × hand-written pass-through`, role: "floor", iterate: () => nest(numbers(N), floorStage, depth) },
-    { name: "bare for await", role: "base", iterate: () => numbers(N) },
-  ],
-}));
+// Items shrink as stages grow, so every pass does about the same work (N stage-steps).
+function depthGroup(depth: number, n: number): Group {
+  return {
+    id: `pipe/depth-${depth}`,
+    title: `pipe, ${depth} × read-ahead(16)`,
+    items: n,
+    cases: [
+      {
+        name: `sluice pipe(${depth} × boundedBuffer(16))`,
+        role: "sluice",
+        iterate: () => (pipe as (source: Flow, ...stages: Stage<number, number>[]) => Flow)(numbers(n), ...stages(sluiceStage, depth)),
+      },
+      {
+        name: `it-pipe(${depth} × streaming-iterables buffer(16))`,
+        role: "peer",
+        // it-pipe's typings want a sink last; the stages are plain functions of an async iterable.
+        iterate: () =>
+          (itPipe as unknown as (source: Flow, ...stages: ((s: Flow) => Flow)[]) => Flow)(numbers(n), ...stages(peerStage, depth)),
+      },
+      { name: `${depth} × hand-written pass-through`, role: "floor", iterate: () => nest(numbers(n), floorStage, depth) },
+      { name: "bare for await", role: "base", iterate: () => numbers(n) },
+    ],
+  };
+}
 
-export default benchFile(import.meta, groups);
+export default benchFile(import.meta, DEPTHS.map((depth) => depthGroup(depth, N / depth)));
