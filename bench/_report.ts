@@ -193,7 +193,7 @@ export function resultsMarkdown(run: RunResults): string {
     "## Memory: fast producer, slow consumer",
     "",
     "`bench/memory.bench.ts`: small objects from an async generator that never waits, into a consumer that " +
-      "waits one macrotask every 4 items. **live** is `heapUsed` after a forced gc (sampled every 2^18 items and " +
+      "waits one macrotask every 16 items. **live** is `heapUsed` after a forced gc (sampled every 2^20 items and " +
       "at the end) above the heap before the case: what the strategy retains. **peak** is the highest `heapUsed` " +
       "sampled without a gc, garbage included, so it follows the engine's collection schedule (V8's young " +
       "generation grows to ~16 MB on a long run whatever is retained).",

@@ -6,19 +6,23 @@
  *
  * - The producer is an async generator of small objects that never awaits
  *   anything else (as fast as the pipeline asks).
- * - The slow consumer waits one macrotask after every 4 items it takes
- *   (after each item would only make the lossless case take longer).
- * - `boundedBuffer(…, "wait")` slows the producer to the consumer's pace, so it
- *   runs until the consumer has taken every item; the dropping strategies and
- *   `sampleEvery` read the source as fast as it yields and drop; `"error"`
- *   fails with `OverflowError` as soon as the buffer is full (by design).
+ * - The slow consumer waits one macrotask after every 16 items it takes
+ *   (more often would only make the lossless cases take longer: what they
+ *   hold is bounded by their capacity, whatever the consumer's pace).
+ * - `boundedBuffer(…, "wait")` and `channel` with `await send()` slow the
+ *   producer to the consumer's pace, so they run until the consumer has taken
+ *   every item; the dropping strategies (`drop-oldest`, `drop-newest`, a
+ *   channel fed with `trySend()`) and `sampleEvery` read the source as fast as
+ *   it yields and drop; `"error"` fails with `OverflowError` as soon as the
+ *   buffer is full (by design).
  * - The unbounded queue is fed by a loop reading the same source as fast as it
  *   yields; once the producer is done the consumer stops (draining the backlog
  *   one macrotask at a time would take minutes and cannot lower the peak).
  *
  * Two figures, both above the heap left after a forced gc before the case:
- * - live: `heapUsed` right after a forced gc, every 2^18 items produced (and at
- *   the end): what the strategy retains. This is the one that must stay flat.
+ * - live: `heapUsed` right after a forced gc, every 2^20 items produced and at
+ *   the end (for the unbounded queue: once the producer is done, before the
+ *   consumer stops): what the strategy retains. This one must stay flat.
  * - peak: the highest `heapUsed` sampled every 4096 items produced and 256
  *   consumed, garbage included, so it depends on when the engine collects.
  *
@@ -28,7 +32,7 @@
  * `@@sluice-memory <json>` line for `bench/run.ts`.
  */
 import { pushable } from "it-pushable";
-import { boundedBuffer, OverflowError, sampleEvery } from "../mod.ts";
+import { boundedBuffer, channel, OverflowError, sampleEvery } from "../mod.ts";
 import { collectGarbage, isMain, runtimeName, runtimeVersion } from "./_harness.ts";
 
 export interface Strategy {
@@ -68,6 +72,31 @@ export const strategies: Strategy[] = [
   { name: "sluice boundedBuffer(16, drop-newest)", bounded: true, build: (s) => boundedBuffer(s, CAPACITY, { overflow: "drop-newest" }) },
   { name: "sluice boundedBuffer(16, error)", bounded: true, build: (s) => boundedBuffer(s, CAPACITY, { overflow: "error" }) },
   { name: "sluice sampleEvery(10)", bounded: true, build: (s) => sampleEvery(s, 10) },
+  {
+    name: "sluice channel(16), await send()",
+    bounded: true,
+    build: (source) => {
+      const ch = channel<Item>({ capacity: CAPACITY });
+      void (async () => {
+        for await (const item of source) await ch.send(item);
+        ch.close();
+      })();
+      return ch;
+    },
+  },
+  {
+    name: "sluice channel(16, drop-oldest), trySend()",
+    bounded: true,
+    build: (source) => {
+      const ch = channel<Item>({ capacity: CAPACITY, overflow: "drop-oldest" });
+      void (async () => {
+        for await (const item of source) ch.trySend(item);
+        ch.close();
+      })();
+      return ch;
+    },
+  },
+  // TODO(batch): add `batch(s, { size: 100 })` here once src/batch.ts is committed.
   {
     name: "it-pushable (unbounded queue)",
     bounded: false,
@@ -111,7 +140,7 @@ export async function measureStrategy(strategy: Strategy, items: number): Promis
     for (let id = 0; id < items; id++) {
       produced++;
       if ((id & 4095) === 0) sample();
-      if ((id & 0x3ffff) === 0x3ffff) sampleLive();
+      if ((id & 0xfffff) === 0xfffff) sampleLive();
       yield { id, at: id };
     }
     state.producerDone = true;
@@ -124,10 +153,11 @@ export async function measureStrategy(strategy: Strategy, items: number): Promis
       consumed++;
       if ((consumed & 255) === 0) sample();
       if (strategy.stopWhenProducerDone && state.producerDone) {
+        sampleLive();
         ended = "stopped once the producer was done";
         break;
       }
-      if ((consumed & 3) === 0) await macrotask();
+      if ((consumed & 15) === 0) await macrotask();
     }
   } catch (error) {
     ended = error instanceof OverflowError ? "OverflowError (by design)" : `threw ${String(error)}`;
@@ -162,7 +192,7 @@ async function main(): Promise<void> {
       const result = await measureStrategy(strategy, items);
       results.push(result);
       console.log(
-        `  ${String(items).padStart(8)}  ${strategy.name.padEnd(38)} live +${formatBytes(result.liveBytes).padStart(9)}` +
+        `  ${String(items).padStart(8)}  ${strategy.name.padEnd(44)} live +${formatBytes(result.liveBytes).padStart(9)}` +
           `  peak +${formatBytes(result.peakBytes).padStart(9)}` +
           `  produced ${String(result.produced).padStart(8)}  consumed ${String(result.consumed).padStart(8)}` +
           `  ${String(result.ms).padStart(6)} ms${result.ended ? `  (${result.ended})` : ""}`,
