@@ -180,7 +180,15 @@ async function generate(path: string, hash: ReturnType<typeof createHash>): Prom
 
 async function main(): Promise<void> {
   const source = join(tmpdir(), `sluice-copy-file-${process.pid}.bin`);
-  const cleanup = () => rm(source, { force: true });
+  const variants: [string, string][] = [
+    ["baseline", "baseline: same code, copies nothing"],
+    ["sluice", "sluice: pipeTo(boundedBuffer(read, 4), w)"],
+    ["readFile", "naive: fs.readFile, then write"],
+    ["ondata", "naive: on('data') -> write(), no drain"],
+  ];
+  // The source, and any copy a child interrupted by Ctrl-C left behind.
+  const cleanup = () =>
+    Promise.all([source, ...variants.map(([variant]) => `${source}.${variant}.copy`)].map((path) => rm(path, { force: true })));
   process.once("SIGINT", () => {
     cleanup().finally(() => process.exit(130));
   });
@@ -195,12 +203,6 @@ async function main(): Promise<void> {
     const expected = hash.digest("hex");
     console.log(`generated ${source} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
-    const variants: [string, string][] = [
-      ["baseline", "baseline: same code, copies nothing"],
-      ["sluice", "sluice: pipeTo(boundedBuffer(read, 4), w)"],
-      ["readFile", "naive: fs.readFile, then write"],
-      ["ondata", "naive: on('data') -> write(), no drain"],
-    ];
     const header = `${"variant".padEnd(44)}${"peak RSS".padStart(12)}${"above baseline".padStart(16)}` +
       `${"time".padStart(9)}  copy`;
     console.log(header);

@@ -7,11 +7,14 @@
  * - drawn + dropped = received = what the server says it sent, and the gaps in
  *   the sequence numbers drawn equal the drop count;
  * - the page's JS heap stays bounded (CDP `Runtime.getHeapUsage`);
- * and saves `examples/firehose/screenshot.png`.
+ * and saves a screenshot of the page at the end: in the temp directory, or over
+ * the README's `examples/firehose/screenshot.png` with `-- --update-screenshot`.
  *
  * Needs Debian's `chromium` at /usr/bin/chromium (or CHROMIUM=/path/to/chrome).
  * Prints `N passed, N failed` last and exits non-zero on a failure.
  */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
@@ -19,7 +22,9 @@ import { startFirehose } from "../../examples/firehose/server.ts";
 
 const SECONDS = Number(process.env.FIREHOSE_SECONDS ?? 6);
 const RATE = 100_000;
-const screenshotPath = fileURLToPath(new URL("../../examples/firehose/screenshot.png", import.meta.url));
+const screenshotPath = process.argv.includes("--update-screenshot")
+  ? fileURLToPath(new URL("../../examples/firehose/screenshot.png", import.meta.url))
+  : join(tmpdir(), "sluice-firehose-screenshot.png");
 
 let passed = 0;
 let failed = 0;
