@@ -40,3 +40,4 @@ export * from "./src/batch.ts";
 export * from "./src/rate_limit.ts";
 export * from "./src/timeout.ts";
 export * from "./src/meter.ts";
+export * from "./src/adaptive_concurrency.ts";

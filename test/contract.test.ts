@@ -26,6 +26,7 @@ import { channel, fromEvents } from "../mod.ts";
 import { distribute, merge } from "../mod.ts";
 import { pumpedChannel, pumpedEmitter } from "./_push_sources.ts";
 import { meter } from "../mod.ts";
+import { adaptiveConcurrency } from "../mod.ts";
 
 type Iter = AsyncIterator<number> & AsyncIterable<number>;
 
@@ -351,6 +352,62 @@ const rows: Row[] = [
         received: 'received "stop"',
       },
     ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "adaptiveConcurrency",
+    make: (source, signal) => adaptiveConcurrency(source, (item) => Promise.resolve(item), { ordered: true, signal }),
+    makeFailing: (source, error) =>
+      adaptiveConcurrency(source, async (item) => {
+        if (item === 3) throw error;
+        return item;
+      }, { ordered: true, initial: 2, max: 2 }),
+    makeLateFailing: (source, error, ms) => adaptiveConcurrency(source, () => delay(ms).then(() => Promise.reject(error))),
+    invalid: [
+      {
+        call: () => adaptiveConcurrency(7 as never, (x) => x),
+        type: TypeError,
+        param: "'source'",
+        received: "received 7",
+      },
+      { call: () => adaptiveConcurrency([], "fn" as never), type: TypeError, param: "'fn'", received: 'received "fn"' },
+      { call: () => adaptiveConcurrency([], (x) => x, { max: 0 }), type: RangeError, param: "'max'", received: "received 0" },
+      {
+        call: () => adaptiveConcurrency([], (x) => x, { initial: 2.5 }),
+        type: RangeError,
+        param: "'initial'",
+        received: "received 2.5",
+      },
+      {
+        call: () => adaptiveConcurrency([], (x) => x, { algorithm: "vegas" as never }),
+        type: RangeError,
+        param: "'algorithm'",
+        received: 'received "vegas"',
+      },
+      {
+        call: () => adaptiveConcurrency([], (x) => x, { ordered: 1 as never }),
+        type: TypeError,
+        param: "'ordered'",
+        received: "received 1",
+      },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "adaptiveConcurrency unordered",
+    make: (source, signal) => adaptiveConcurrency(source, (item) => item, { algorithm: "aimd", signal }),
+    makeFailing: (source, error) =>
+      adaptiveConcurrency(source, (item) => {
+        if (item === 3) throw error;
+        return item;
+      }, { max: 1 }),
+    makeLateFailing: (source, error, ms) =>
+      adaptiveConcurrency(source, () => delay(ms).then(() => Promise.reject(error)), { initial: 2 }),
+    invalid: [],
     lossless: true,
     drains: false,
     emitMs: 0,
