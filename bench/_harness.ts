@@ -4,9 +4,9 @@
  *
  * - `measureGroups()` (used by `npm run bench` through `_worker.ts`): times the
  *   cases itself. Each round runs every case of a group once, in a rotated
- *   order, with a forced gc before each timed pass where the runtime allows
- *   it; the figure kept is the median over the rounds. Same code path on
- *   Node, Deno and Bun, and stable enough on a busy 2-core machine.
+ *   order, after letting the event loop turn; the figure kept is the median
+ *   over the rounds, timed in process CPU time. Same code path on Node, Deno
+ *   and Bun, and stable enough on a busy 2-core machine.
  * - Running a bench file directly (`npx tsx bench/debounce.bench.ts`,
  *   `bun bench/debounce.bench.ts`, `deno run -A bench/debounce.bench.ts`) hands
  *   the same cases to mitata for its detailed per-case statistics.
@@ -209,6 +209,9 @@ export function collectGarbage(): boolean {
 export const CLOCK: "cpu" | "wall" =
   process.env.SLUICE_BENCH_CLOCK === "wall" || typeof process.cpuUsage !== "function" ? "wall" : "cpu";
 
+/** `SLUICE_BENCH_GC=1`: force a gc before each timed pass (off by default, see `measureGroups`). */
+const FORCE_GC = process.env.SLUICE_BENCH_GC === "1";
+
 /** Milliseconds on the chosen clock. */
 export function now(): number {
   if (CLOCK === "wall") return performance.now();
@@ -248,7 +251,9 @@ export async function measureGroups(groups: readonly Group[], options: MeasureOp
       const c = group.cases[index]!;
       const run = runs[index]!;
       await sleep(group.settleMs ?? 1);
-      collectGarbage();
+      // No forced gc before a pass by default: a full gc shrinks V8's young generation, and the
+      // pass after it then runs 1.5-2.5x slower while the heap grows back (measured on node 20).
+      if (FORCE_GC) collectGarbage();
       const started = now();
       let out = -1;
       try {

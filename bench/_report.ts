@@ -161,8 +161,8 @@ export function resultsMarkdown(run: RunResults): string {
     ...run.runtimes.map((r) => `- ${r.version}${r.gc ? "" : " (no forced gc between passes)"}`),
     "",
     `Each case reads ${items} items from a fast in-memory async generator (or an array) and is drained by a ` +
-    "`for await` loop of its own. One round runs every case of a group once, in a rotated order, after a " +
-    "short pause and a forced gc; the figure is the median of 5–15 rounds (a time budget per group), one process " +
+    "`for await` loop of its own. One round runs every case of a group once, in a rotated order, each after a " +
+    "short pause (no forced gc: it shrinks V8's young generation and slows the next pass); the figure is the median of 5–15 rounds (a time budget per group), one process " +
     `per bench file and runtime. Passes are timed in ${clock === "cpu" ? "process CPU time (`process.cpuUsage()`), which does not count the time other processes hold the cores" : "wall-clock time"}. ` +
     "The machine is shared and has 2 cores: absolute rates move between runs, the " +
     "ratios much less. Peers that need seconds per pass run on fewer items (noted in the detail tables); the " +
