@@ -27,8 +27,9 @@ export interface TimeoutOptions {
  * before it was answered. The end of the source is subject to the same limit.
  *
  * After a timeout the iteration is over: later `next()` calls resolve done,
- * and a late item from the source is discarded. One timer is reused across
- * items; it is cleared when the iteration ends.
+ * and a late item from the source is discarded. A timer exists only while
+ * the consumer waits (so an iterator that is dropped without `return()` keeps
+ * nothing alive); consecutive waits of several `next()` calls share it.
  *
  * Memory: no items held.
  *
@@ -72,8 +73,8 @@ class Timeout<T> extends Pump<T> {
   /** A consumer is waiting and its deadline is set. */
   #timing = false;
   /**
-   * One timer, reused: when a wait ends it is left to run out, and a new wait
-   * only moves `#deadline` later; on firing it re-arms for what is left.
+   * Armed while a consumer waits. When one wait ends and another `next()` is already waiting, the
+   * timer is kept and only `#deadline` moves later; on firing early it re-arms for what is left.
    */
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** An item nobody was waiting for; stays empty since reads start only while a consumer waits. */
@@ -107,9 +108,9 @@ class Timeout<T> extends Pump<T> {
       this.#held = item;
       this.#hasHeld = true;
     }
-    // The next waiting call, if any, gets its own `ms` from now.
+    // The next waiting call, if any, gets its own `ms` from now; with nobody waiting, no timer runs.
     if (this.waiting) this.#startWait();
-    else this.#timing = false;
+    else this.#stopWait();
   }
 
   protected sourceEnded(): void {
@@ -117,11 +118,15 @@ class Timeout<T> extends Pump<T> {
   }
 
   protected override stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timing = false;
+    this.#stopWait();
     this.#held = undefined;
     this.#hasHeld = false;
+  }
+
+  #stopWait(): void {
+    this.#timing = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   #startWait(): void {

@@ -132,20 +132,30 @@ test("timeout() with several next() calls: each waits at most ms after the one b
   }
 });
 
-test("timeout() reuses one timer across items", async () => {
+test("timeout() runs a timer only while the consumer waits", async () => {
   const clock = fakeClock();
   try {
     const source = instrumented([], { endless: true, delayMs: 10 });
     const it = timeout(source, 100);
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 5; i++) {
       const next = it.next();
+      await settle();
+      assert.is(clock.countTimers(), 2, "the source's delay and the timeout");
       await clock.tickAsync(10);
       assert.equal(await next, { value: i, done: false });
-      // The source's own delay timer is gone by now; at most the one reused timeout timer is left.
-      assert.ok(clock.countTimers() <= 1, `${clock.countTimers()} timers after item ${i}`);
+      assert.is(clock.countTimers(), 0, `no timer while the consumer is busy after item ${i}`);
     }
-    await it.return();
+    // Several calls at once share one timer.
+    const calls = [it.next(), it.next(), it.next()];
+    await settle();
+    assert.is(clock.countTimers(), 2);
+    await clock.tickAsync(10);
+    await calls[0];
+    assert.is(clock.countTimers(), 2, "the source's next delay and the same timeout timer");
+    await clock.tickAsync(20);
+    await Promise.all(calls);
     assert.is(clock.countTimers(), 0);
+    await it.return();
   } finally {
     clock.uninstall();
   }
