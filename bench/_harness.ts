@@ -109,9 +109,15 @@ export interface GroupResult {
 /** Item count for throughput cases: 200k, or `SLUICE_BENCH_ITEMS` for a quick run. */
 export const ITEMS = positiveEnv("SLUICE_BENCH_ITEMS", 200_000);
 
+/** Items yielded by `numbers()` sources since the harness last reset it (a pass checks its stage read them all). */
+export const reads = { count: 0 };
+
 /** A fast in-memory async source: yields 0..n-1 and never awaits anything else. */
 export async function* numbers(n: number): AsyncGenerator<number> {
-  for (let i = 0; i < n; i++) yield i;
+  for (let i = 0; i < n; i++) {
+    reads.count++;
+    yield i;
+  }
 }
 
 const arrays = new Map<number, number[]>();
@@ -254,6 +260,7 @@ export async function measureGroups(groups: readonly Group[], options: MeasureOp
       // No forced gc before a pass by default: a full gc shrinks V8's young generation, and the
       // pass after it then runs 1.5-2.5x slower while the heap grows back (measured on node 20).
       if (FORCE_GC) collectGarbage();
+      reads.count = 0;
       const started = now();
       let out = -1;
       try {
@@ -266,6 +273,11 @@ export async function measureGroups(groups: readonly Group[], options: MeasureOp
       const expected = c.expect === undefined ? (c.items ?? group.items) : c.expect;
       if (expected !== null && out !== expected && problems[index] === undefined) {
         problems[index] = `produced ${out} items, expected ${expected}`;
+      }
+      // A dropping stage must still read its whole source (sources other than `numbers()` are not counted).
+      const items = c.items ?? group.items;
+      if (reads.count !== 0 && reads.count !== items && problems[index] === undefined) {
+        problems[index] = `read ${reads.count} source items, expected ${items}`;
       }
       return elapsed;
     };
