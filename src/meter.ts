@@ -3,7 +3,6 @@
  * @module
  */
 import { Upstream } from "./_internal/upstream.ts";
-import { Waiters } from "./_internal/waiters.ts";
 import { assertFunction, assertOptions, assertPositiveTime, assertSignal, assertSource } from "./_internal/validate.ts";
 import type { SluiceIterator, Source } from "./types.ts";
 
@@ -98,7 +97,7 @@ export interface MeterOptions {
  * and is dropped when a source error or an abort is already on its way.
  *
  * How waits are timed: reading the clock costs about as much as passing an
- * item, so the meter times about one interval in 32 (chosen at random) and
+ * item, so the meter times about one interval in 128 (chosen at random) and
  * shares the time between samples in proportion to the timed ones; a wait
  * that lets the event loop turn (I/O, a timer) is caught by a one-shot
  * immediate, armed at most once per event-loop turn, and timed exactly. So
@@ -170,24 +169,26 @@ function noop(): void {}
 
 class Meter<T> implements SluiceIterator<T> {
   readonly #upstream: Upstream<T>;
+  /** The source's iterator once open. */
+  #iterator: AsyncIterator<T> | undefined;
   readonly #counters: { held?: unknown; dropped?: unknown };
   readonly #every: number;
   readonly #report: (stats: FlowStats) => void;
   readonly #signal: AbortSignal | undefined;
   #phase = FRESH;
-  /** A source read is in flight: exactly while some consumer `next()` is pending. */
+  /** A source read is in flight: exactly while a consumer `next()` is pending. */
   #reading = false;
-  /** The oldest pending `next()`, when it is the only one (the usual case). */
+  /** The promise of the latest `next()` that read; a call made while it is pending waits for it. */
+  #latest: Promise<IteratorResult<T>> = Promise.resolve(DONE);
+  /** With a signal: the pending `next()`'s settle functions. */
   #resolve: ((result: IteratorResult<T>) => void) | undefined;
   #reject: ((reason: unknown) => void) | undefined;
-  /** Further `next()` calls made while one was pending, answered after it, in order. */
-  #more: Waiters<IteratorResult<T>> | undefined;
-  /** An error for the next `next()` when it came while none was pending. */
+  /** An error for the pending or next `next()` (an abort, a report that threw). */
   #failure: { error: unknown } | undefined;
   #closing: Promise<void> | undefined;
   #closeFailure: { error: unknown } | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #watch = new Stopwatch();
+  readonly #watch = new Stopwatch(() => this.#reading);
   #windowStart = 0;
   #totalItems = 0;
   #droppedBefore = 0;
@@ -203,10 +204,25 @@ class Meter<T> implements SluiceIterator<T> {
   next(): Promise<IteratorResult<T>> {
     if (this.#phase !== OPEN || this.#reading) return this.#slowNext();
     this.#reading = true;
-    this.#watch.demand();
-    const promise = new Promise<IteratorResult<T>>(this.#capture);
-    this.#upstream.next().then(this.#onResult, this.#onError);
+    const watch = this.#watch;
+    if (--watch.countdown === 0) watch.stamp(false);
+    // Without a signal nothing can end a pending call early but the source itself, so the
+    // consumer gets the read's own promise: one promise per item, as a bare stage costs.
+    if (this.#signal === undefined) return (this.#latest = this.#read().then(this.#pass, this.#passError));
+    // With one, an abort must reject the pending call at once: it gets a promise of its own.
+    const promise = (this.#latest = new Promise<IteratorResult<T>>(this.#capture));
+    this.#read().then(this.#onResult, this.#onError);
     return promise;
+  }
+
+  /** Reads the source: `upstream.next()`, without its wrapping where the source keeps the protocol. */
+  #read(): Promise<IteratorResult<T>> {
+    try {
+      const read = (this.#iterator ??= this.#upstream.iterator()).next();
+      return read instanceof Promise ? read : Promise.resolve(read);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async return(value?: unknown): Promise<IteratorResult<T>> {
@@ -214,7 +230,7 @@ class Meter<T> implements SluiceIterator<T> {
       const started = this.#phase === OPEN;
       this.#phase = CLOSED;
       this.#failure = undefined;
-      const reportFailure = this.#stop(started);
+      const reportFailure = this.#stop(started, this.#reading);
       this.#settle(undefined);
       this.#closeSource();
       await this.#closing;
@@ -240,20 +256,20 @@ class Meter<T> implements SluiceIterator<T> {
     this.#reject = reject;
   };
 
+  /** Calls again once the previous call settled: concurrent calls settle in order, one read at a time. */
+  #again = (): Promise<IteratorResult<T>> => this.next();
+
   #slowNext(): Promise<IteratorResult<T>> {
+    if (this.#reading) return (this.#latest = this.#latest.then(this.#again, this.#again));
     if (this.#phase === CLOSED) return this.#terminal();
-    if (this.#phase === FRESH) {
-      if (this.#signal?.aborted) {
-        this.#phase = CLOSED;
-        this.#failure = { error: this.#signal.reason };
-        this.#closeSource();
-        return this.#terminal();
-      }
-      this.#begin();
-      return this.next();
+    if (this.#signal?.aborted) {
+      this.#phase = CLOSED;
+      this.#failure = { error: this.#signal.reason };
+      this.#closeSource();
+      return this.#terminal();
     }
-    // A `next()` while another is pending: it waits its turn.
-    return (this.#more ??= new Waiters()).wait();
+    this.#begin();
+    return this.next();
   }
 
   #begin(): void {
@@ -269,40 +285,60 @@ class Meter<T> implements SluiceIterator<T> {
     this.#timer = timer;
   }
 
-  #onResult = (result: IteratorResult<T>): void => {
+  /** A read whose promise went to the consumer: what this returns (or throws) is the consumer's answer. */
+  #pass = (result: IteratorResult<T>): IteratorResult<T> => {
     this.#reading = false;
-    if (this.#phase === CLOSED) return; // the consumer left; its calls are answered already
+    if (this.#phase === CLOSED) return this.#late();
     if (result.done) {
       this.#upstream.finished();
       this.#phase = CLOSED;
-      const reportFailure = this.#stop(true);
+      const reportFailure = this.#stop(true, true);
+      this.#closing = this.#upstream.close();
+      if (reportFailure !== undefined) throw reportFailure.error;
+      return DONE;
+    }
+    const watch = this.#watch;
+    watch.items++;
+    if (--watch.countdown === 0) watch.stamp(true);
+    return result;
+  };
+
+  #passError = (error: unknown): IteratorResult<T> => {
+    this.#reading = false;
+    this.#upstream.finished();
+    if (this.#phase === CLOSED) return this.#late();
+    this.#phase = CLOSED;
+    this.#stop(true, true); // the source error wins over one from the final report
+    this.#closing = this.#upstream.close();
+    throw error;
+  };
+
+  /** The answer to a read that was pending when the iteration closed: its result is discarded. */
+  #late(): IteratorResult<T> {
+    const failure = this.#failure;
+    if (failure === undefined) return DONE;
+    this.#failure = undefined;
+    throw failure.error;
+  }
+
+  /** A read for a call with a promise of its own (with a signal). */
+  #onResult = (result: IteratorResult<T>): void => {
+    this.#reading = false;
+    if (this.#phase === CLOSED) return; // the call was answered when the iteration closed
+    if (result.done) {
+      this.#upstream.finished();
+      this.#phase = CLOSED;
+      const reportFailure = this.#stop(true, true);
       this.#closing = this.#upstream.close();
       this.#settle(reportFailure);
       return;
     }
-    const more = this.#more;
-    if (more === undefined || more.size === 0) {
-      this.#watch.arrive();
-      const resolve = this.#resolve!;
-      this.#resolve = this.#reject = undefined;
-      resolve(result);
-      return;
-    }
-    // Several calls are pending: answer the oldest and read on for the next.
-    const resolve = this.#resolve;
-    if (resolve !== undefined) {
-      this.#resolve = this.#reject = undefined;
-      resolve(result);
-    } else {
-      more.resolve(result);
-    }
-    if (more.size > 0) {
-      this.#watch.passed();
-      this.#reading = true;
-      this.#upstream.next().then(this.#onResult, this.#onError);
-    } else {
-      this.#watch.arrive();
-    }
+    const watch = this.#watch;
+    watch.items++;
+    if (--watch.countdown === 0) watch.stamp(true);
+    const resolve = this.#resolve!;
+    this.#resolve = this.#reject = undefined;
+    resolve(result);
   };
 
   #onError = (error: unknown): void => {
@@ -310,7 +346,7 @@ class Meter<T> implements SluiceIterator<T> {
     this.#upstream.finished();
     if (this.#phase === CLOSED) return; // a late failure nobody asks for: handled here, never unhandled
     this.#phase = CLOSED;
-    this.#stop(true); // the source error wins over one from the final report
+    this.#stop(true, true); // the source error wins over one from the final report
     this.#closing = this.#upstream.close();
     this.#settle({ error });
   };
@@ -318,7 +354,7 @@ class Meter<T> implements SluiceIterator<T> {
   #onAbort = (): void => {
     if (this.#phase !== OPEN) return;
     this.#phase = CLOSED;
-    this.#stop(true); // the abort wins over an error from the final report
+    this.#stop(true, this.#reading); // the abort wins over an error from the final report
     this.#settle({ error: this.#signal!.reason });
     this.#closeSource();
   };
@@ -326,12 +362,12 @@ class Meter<T> implements SluiceIterator<T> {
   /** The window timer: report the window that just ended. */
   #tick = (): void => {
     if (this.#phase !== OPEN) return;
-    const stats = this.#window(false);
+    const stats = this.#window(false, this.#reading);
     try {
       this.#report(stats);
     } catch (error) {
       this.#phase = CLOSED;
-      this.#stop(false);
+      this.#stop(false, false);
       this.#settle({ error });
       this.#closeSource();
     }
@@ -351,7 +387,7 @@ class Meter<T> implements SluiceIterator<T> {
    * Stops timing: clears the timer, removes the abort listener and, when asked,
    * makes the final report. Returns the error the final report threw, if any.
    */
-  #stop(finalReport: boolean): { error: unknown } | undefined {
+  #stop(finalReport: boolean, waiting: boolean): { error: unknown } | undefined {
     if (this.#timer !== undefined) {
       clearInterval(this.#timer);
       this.#timer = undefined;
@@ -359,7 +395,7 @@ class Meter<T> implements SluiceIterator<T> {
     this.#watch.stop();
     this.#signal?.removeEventListener("abort", this.#onAbort);
     if (!finalReport) return undefined;
-    const stats = this.#window(true);
+    const stats = this.#window(true, waiting);
     try {
       this.#report(stats);
     } catch (error) {
@@ -368,22 +404,22 @@ class Meter<T> implements SluiceIterator<T> {
     return undefined;
   }
 
-  /** Answers every pending call: the oldest gets `failure` (if any), the others done; with none pending, the next call gets it. */
+  /**
+   * Answers the pending call, if it has a promise of its own, with `failure`
+   * (or done); otherwise `failure` waits for the pending read's answer or the
+   * next call.
+   */
   #settle(failure: { error: unknown } | undefined): void {
-    const reject = this.#reject;
     const resolve = this.#resolve;
+    const reject = this.#reject;
     this.#resolve = this.#reject = undefined;
-    const more = this.#more;
-    if (resolve !== undefined) {
-      if (failure !== undefined) reject!(failure.error);
-      else resolve(DONE);
-      failure = undefined;
-    } else if (more !== undefined && more.size > 0 && failure !== undefined) {
-      more.reject(failure.error);
-      failure = undefined;
+    if (resolve === undefined) {
+      this.#failure = failure;
+    } else if (failure !== undefined) {
+      reject!(failure.error);
+    } else {
+      resolve(DONE);
     }
-    while (more !== undefined && more.size > 0) more.resolve(DONE);
-    this.#failure = failure;
   }
 
   /** The answer once closed: a stored failure once, then done forever. */
@@ -395,13 +431,13 @@ class Meter<T> implements SluiceIterator<T> {
   }
 
   /** Closes the current window and builds its stats. */
-  #window(final: boolean): FlowStats {
+  #window(final: boolean, waiting: boolean): FlowStats {
     const now = performance.now();
     const durationMs = Math.max(0, now - this.#windowStart);
     this.#windowStart = now;
     const watch = this.#watch;
     const items = watch.items;
-    watch.close(now);
+    watch.close(now, waiting);
     this.#totalItems += items;
     const { held: heldNow, dropped: droppedNow } = this.#counters;
     let dropped: number | undefined;
@@ -449,9 +485,9 @@ function unrefTimer(timer: unknown): void {
 // ---------------------------------------------------------------------------
 // Timing
 
-/** Between two timed intervals: 15 to 46 untimed ones, at random. */
-const STRIDE_LEAST = 15;
-const STRIDE_SPAN = 32;
+/** Between two timed intervals: 63 to 190 untimed ones, at random. */
+const STRIDE_LEAST = 63;
+const STRIDE_SPAN = 128;
 
 /** Runs a callback once the event loop gets a turn: `setImmediate` where there is one, else `setTimeout(0)`. */
 const schedule: (callback: () => void) => unknown = typeof setImmediate === "function"
@@ -468,7 +504,7 @@ const unschedule: (handle: unknown) => void = typeof clearImmediate === "functio
  * came, the consumer is busy).
  *
  * Reading the clock costs as much as passing an item through, so it is read
- * only at "stamps": one interval in 16 to 47, chosen at random (so no periodic
+ * only at "stamps": one interval in 64 to 191, chosen at random (so no periodic
  * pattern in the stream can alias with it), is timed from the transition that
  * starts it to the one that ends it; the stretch of untimed intervals between
  * two samples is known in total and is shared between waiting and busy in
@@ -483,15 +519,17 @@ const unschedule: (handle: unknown) => void = typeof clearImmediate === "functio
  * means, so the means describe the intervals that stretches are made of.
  */
 class Stopwatch {
-  /** Items that passed in this window. */
+  /** Items that passed in this window: the transitions to busy. (Public fields: the meter updates them inline.) */
   items = 0;
+  /** Transitions until the next stamp. */
+  countdown = 1;
   /** The result of the last `close()`. */
   waitingMs = 0;
   busyMs = 0;
-  /** `next()` calls that found nothing pending in this window (transitions to waiting). */
-  #demands = 0;
-  /** Items that left nothing pending (transitions to busy). */
-  #arrivals = 0;
+  /** Tells whether a consumer `next()` is pending now. */
+  readonly #isWaiting: () => boolean;
+  /** Whether one was pending when this window began. */
+  #waitingAtStart = false;
   /** Time known to be waiting / busy in this window. */
   #waitingKnown = 0;
   #busyKnown = 0;
@@ -506,19 +544,19 @@ class Stopwatch {
   #last = 0;
   /** The interval since `#last` is being timed. */
   #open = false;
-  /** A consumer `next()` is pending. */
-  #waiting = false;
   /** The event loop turned during the interval being timed. */
   #turned = false;
-  /** Transitions until the next stamp. */
-  #countdown = 1;
   #heartbeat: unknown = undefined;
   #seed = 0x2545f491;
+
+  constructor(isWaiting: () => boolean) {
+    this.#isWaiting = isWaiting;
+  }
 
   start(now: number): void {
     this.#last = now;
     this.#open = false;
-    this.#countdown = 1;
+    this.countdown = 1;
   }
 
   /** Cancels a pending heartbeat; the stopwatch is not used again. */
@@ -527,26 +565,11 @@ class Stopwatch {
     this.#heartbeat = undefined;
   }
 
-  demand(): void {
-    this.#waiting = true;
-    this.#demands++;
-    if (--this.#countdown === 0) this.#stamp(false);
-  }
-
-  /** An item came while more `next()` calls are pending: the consumer still waits. */
-  passed(): void {
-    this.items++;
-  }
-
-  arrive(): void {
-    this.#waiting = false;
-    this.items++;
-    this.#arrivals++;
-    if (--this.#countdown === 0) this.#stamp(true);
-  }
-
-  /** A transition at which the clock is read; `endsWaiting` says the interval that just ended was a wait. */
-  #stamp(endsWaiting: boolean): void {
+  /**
+   * A transition at which the clock is read (the meter calls it when `countdown`
+   * reaches 0): `endsWaiting` says the interval that just ended was a wait.
+   */
+  stamp(endsWaiting: boolean): void {
     const now = performance.now();
     const span = now - this.#last;
     this.#last = now;
@@ -558,7 +581,7 @@ class Stopwatch {
       this.#untimed += span;
       this.#open = true;
       this.#turned = false;
-      this.#countdown = 1;
+      this.countdown = 1;
       return;
     }
     if (endsWaiting) {
@@ -576,7 +599,7 @@ class Stopwatch {
     }
     this.#seed = (Math.imul(this.#seed, 1103515245) + 12345) >>> 0;
     this.#open = false;
-    this.#countdown = STRIDE_LEAST + ((this.#seed >>> 16) % STRIDE_SPAN);
+    this.countdown = STRIDE_LEAST + ((this.#seed >>> 16) % STRIDE_SPAN);
   }
 
   /**
@@ -590,27 +613,29 @@ class Stopwatch {
     this.#turned = true;
     if (this.#open) return;
     const now = performance.now();
-    if (this.#waiting) this.#waitingKnown += now - this.#last;
+    if (this.#isWaiting()) this.#waitingKnown += now - this.#last;
     else this.#busyKnown += now - this.#last;
     this.#last = now;
     this.#open = true;
-    this.#countdown = 1;
+    this.countdown = 1;
   };
 
-  /** Ends a window at `now`; sets `waitingMs` and `busyMs` and starts the next window. */
-  close(now: number): void {
+  /** Ends a window at `now`, with a consumer `next()` pending or not; sets `waitingMs` and `busyMs` and starts the next window. */
+  close(now: number, waiting: boolean): void {
     // The time since the last stamp goes to the state in progress: when a window ends, the pipeline is idle in it.
     const span = Math.max(0, now - this.#last);
     this.#last = now;
-    if (this.#waiting) this.#waitingKnown += span;
+    if (waiting) this.#waitingKnown += span;
     else this.#busyKnown += span;
     if (this.#open) this.#turned = true;
     let waitingMs = this.#waitingKnown;
     let busyMs = this.#busyKnown;
     const untimed = this.#untimed;
     if (untimed > 0) {
-      const waits = Math.max(0, this.#demands - this.#waitingTimedCount);
-      const busies = Math.max(0, this.#arrivals - this.#busyTimedCount);
+      // Waits began in this window: one per item, give or take the one in progress at either end.
+      const demands = this.items + (waiting ? 1 : 0) - (this.#waitingAtStart ? 1 : 0);
+      const waits = Math.max(0, demands - this.#waitingTimedCount);
+      const busies = Math.max(0, this.items - this.#busyTimedCount);
       const timedCount = this.#waitingTimedCount + this.#busyTimedCount;
       const overall = timedCount > 0 ? (this.#waitingTimed + this.#busyTimed) / timedCount : 0;
       const waitMean = this.#waitingTimedCount > 0 ? this.#waitingTimed / this.#waitingTimedCount : overall;
@@ -628,8 +653,7 @@ class Stopwatch {
     this.waitingMs = waitingMs;
     this.busyMs = busyMs;
     this.items = 0;
-    this.#demands = 0;
-    this.#arrivals = 0;
+    this.#waitingAtStart = waiting;
     this.#waitingKnown = this.#busyKnown = 0;
     this.#waitingTimed = this.#busyTimed = 0;
     this.#waitingTimedCount = this.#busyTimedCount = 0;

@@ -16,6 +16,16 @@ export class Upstream<T> {
     this.#source = source;
   }
 
+  /**
+   * The source's iterator, opened on first use (a sync iterable is seen as an
+   * async one), for a hot path that reads it directly instead of through
+   * `next()`. May throw what opening the source throws. `finished()` and
+   * `close()` apply as usual.
+   */
+  iterator(): AsyncIterator<T> {
+    return this.#iterator ?? this.#open();
+  }
+
   /** Pulls the next item. Never throws: a synchronous throw becomes a rejection. */
   next(): Promise<IteratorResult<T>> {
     try {
