@@ -31,6 +31,12 @@ export interface RunResults {
 }
 
 const isDepth = (group: GroupResult) => group.id.startsWith("pipe/depth-");
+const isMixed = (group: GroupResult) => group.id.startsWith("mixed/");
+/** Plain groups first, then the pipeline depths, then the mixed-process ones. */
+const rank = (group: GroupResult) => (isMixed(group) ? 2 : isDepth(group) ? 1 : 0);
+function ordered(groups: GroupResult[]): GroupResult[] {
+  return groups.map((g, i) => [g, i] as const).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map(([g]) => g);
+}
 
 function againstLabel(target: Target): string {
   return target.against === "peer" ? "best peer" : target.against === "floor" ? "hand-written" : "bare `for await`";
@@ -44,12 +50,12 @@ function mb(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MB`;
 }
 
-function throughputTable(runtime: RuntimeResults): string[] {
+function throughputTable(groups: GroupResult[]): string[] {
   const lines = [
     "| benchmark | sluice | best peer | hand-written | bare `for await` | sluice / best peer | sluice / hand-written |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
-  for (const group of runtime.groups.filter((g) => !isDepth(g))) {
+  for (const group of groups) {
     const r = ratios(group);
     const peer = r.bestPeer ? `${formatRate(r.bestPeer.itemsPerSecond)} (${r.bestPeer.name})` : "—";
     lines.push(
@@ -128,7 +134,7 @@ function allCasesTable(run: RunResults): string[] {
   const lines: string[] = [];
   const first = run.runtimes[0];
   if (first === undefined) return lines;
-  for (const group of first.groups) {
+  for (const group of ordered(first.groups)) {
     lines.push(`#### ${group.title}`, "");
     if (group.note) lines.push(group.note, "");
     lines.push(
@@ -149,6 +155,14 @@ function allCasesTable(run: RunResults): string[] {
   return lines;
 }
 
+function roundsRange(run: RunResults): string {
+  const rounds = run.runtimes.flatMap((r) => r.groups.map((g) => g.rounds));
+  if (rounds.length === 0) return "0";
+  const low = Math.min(...rounds);
+  const high = Math.max(...rounds);
+  return low === high ? `${low}` : `${low}–${high}`;
+}
+
 export function resultsMarkdown(run: RunResults): string {
   const items = run.runtimes[0]?.groups[0]?.items ?? 0;
   const clock = run.runtimes[0]?.groups[0]?.clock ?? "wall";
@@ -162,7 +176,8 @@ export function resultsMarkdown(run: RunResults): string {
     "",
     `Each case reads ${items} items from a fast in-memory async generator (or an array) and is drained by a ` +
     "`for await` loop of its own. One round runs every case of a group once, in a rotated order, each after a " +
-    "short pause (no forced gc: it shrinks V8's young generation and slows the next pass); the figure is the median of 5–15 rounds (a time budget per group), one process " +
+    "short pause (no forced gc: it shrinks V8's young generation and slows the next pass); the figure is the median " +
+    `of ${roundsRange(run)} rounds (a time budget per group), one process ` +
     `per bench file and runtime. Passes are timed in ${clock === "cpu" ? "process CPU time (`process.cpuUsage()`), which does not count the time other processes hold the cores" : "wall-clock time"}. ` +
     "The machine is shared and has 2 cores: absolute rates move between runs, the " +
     "ratios much less. Peers that need seconds per pass run on fewer items (noted in the detail tables); the " +
@@ -182,7 +197,22 @@ export function resultsMarkdown(run: RunResults): string {
     "",
   ];
   for (const runtime of run.runtimes) {
-    out.push(`### ${runtime.version}`, "", ...throughputTable(runtime), "");
+    out.push(`### ${runtime.version}`, "", ...throughputTable(runtime.groups.filter((g) => rank(g) === 0)), "");
+  }
+  if (run.runtimes.some((r) => r.groups.some(isMixed))) {
+    out.push(
+      "## In a process that uses many combinators",
+      "",
+      "`bench/mixed.bench.ts`: the same cases in a process where nine sluice combinator classes have run first " +
+        "(boundedBuffer, concurrencyLimit ordered and unordered, debounce, sampleEvery, throttle, sampleNth, merge, " +
+        "channel), as in an application. sluice's combinators share base classes (`Outlet`, `Pump`), so the engine's inline " +
+        "caches in that shared code see many object shapes; every other bench file runs one combinator per process.",
+      "",
+    );
+    for (const runtime of run.runtimes) {
+      const mixed = runtime.groups.filter(isMixed);
+      if (mixed.length > 0) out.push(`### ${runtime.version}`, "", ...throughputTable(mixed), "");
+    }
   }
   out.push("## Pipeline depth", "", "A chain of read-ahead(16) stages; ns / item is for the whole chain.", "");
   for (const runtime of run.runtimes) {
@@ -222,7 +252,7 @@ const COLORS = { sluice: "#1f6feb", peer: "#8c959f", floor: "#d4a72c", base: "#d
  * row's fastest, with the rate written at the end of each bar.
  */
 export function chartSvg(run: RunResults): string {
-  const groups = run.runtimes[0]?.groups ?? [];
+  const groups = ordered(run.runtimes[0]?.groups ?? []);
   const labelWidth = 330;
   const panelWidth = 250;
   const barHeight = 9;

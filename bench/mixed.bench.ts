@@ -1,5 +1,5 @@
 /**
- * The core cases again, in a process where many sluice combinators have run
+ * The core cases again, in a process where nine sluice combinator classes have run
  * first, as in an application that uses several of them. sluice's combinators
  * share their machinery (the `Outlet` and `Pump` base classes), so the engine
  * sees objects of many classes at the same call sites; the other bench files
@@ -50,7 +50,7 @@ await warmEveryCombinator(3, N / 10);
 export default benchFile(import.meta, [
   {
     id: "mixed/boundedBuffer",
-    title: "boundedBuffer(16), async source, after 9 other combinators ran",
+    title: "boundedBuffer(16), async source, process using 9 combinators",
     items: N,
     cases: [
       { name: "sluice boundedBuffer(16)", role: "sluice", iterate: () => boundedBuffer(numbers(N), 16) },
@@ -61,7 +61,7 @@ export default benchFile(import.meta, [
   },
   {
     id: "mixed/concurrencyLimit",
-    title: "concurrencyLimit(8), ordered, after 9 other combinators ran",
+    title: "concurrencyLimit(8), ordered, process using 9 combinators",
     items: N,
     cases: [
       { name: "sluice concurrencyLimit(8)", role: "sluice", iterate: () => concurrencyLimit(numbers(N), 8, fn) },
@@ -71,7 +71,7 @@ export default benchFile(import.meta, [
   },
   {
     id: "mixed/sampleEvery",
-    title: "sampleEvery(10 ms), no quiet gap, after 9 other combinators ran",
+    title: "sampleEvery(10 ms), no quiet gap, process using 9 combinators",
     items: N,
     settleMs: 15,
     cases: [

@@ -66,6 +66,7 @@ const env: Record<string, string | undefined> = {
 /** Runs one process, echoing its output (but not the result line), and returns the parsed result line. */
 function runProcess(commandLine: [string, string[]], marker: string): Promise<unknown> {
   const [cmd, args] = commandLine;
+  const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     let buffered = "";
@@ -89,6 +90,7 @@ function runProcess(commandLine: [string, string[]], marker: string): Promise<un
       clearTimeout(timer);
       if (buffered.startsWith(marker)) result = JSON.parse(buffered.slice(marker.length));
       if (code !== 0) process.stderr.write(`${cmd} ${args.join(" ")} exited with ${code}\n`);
+      console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
       resolve(result);
     });
     child.on("error", (error) => {
