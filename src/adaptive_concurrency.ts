@@ -31,9 +31,13 @@ import type { SluiceIterator, Source } from "./types.ts";
  *   by Little's law is the concurrency the downstream served without queueing.
  * - `"aimd"`: loss-based, as in TCP: additive increase (one per round, a round
  *   being `limit` calls) while calls succeed within the latency target, and
- *   multiplicative decrease (`× backoff`) on a call slower than the target (a
- *   timeout) or an overload error, at most once per round trip: calls that
- *   started before the last decrease do not decrease it again.
+ *   multiplicative decrease (`× backoff`) on a call slower than `latencyTarget`
+ *   (a timeout) or an overload error, at most once per round trip: calls that
+ *   started before the last decrease do not decrease it again. Without a
+ *   `latencyTarget`, the smoothed latency rising above `tolerance` times the
+ *   long-term one counts as the timeout; give one when latencies are noisy.
+ *   AIMD settles where calls meet the target: a target just above the
+ *   downstream's unloaded latency keeps queueing low.
  */
 export type LimitAlgorithm = "aimd" | "gradient";
 
@@ -52,7 +56,8 @@ export interface AdaptiveConcurrencyOptions {
    * a call slower than this is a timeout (it is not cancelled, only counted);
    * for `"gradient"` the limit grows while the round's mean latency is within
    * it, and shrinks toward it (`limit × latencyTarget / mean`) above it.
-   * Default: `tolerance` times the long-term latency (and at least 1 ms more).
+   * Default: `tolerance` times the long-term latency (and at least 1 ms more),
+   * compared with the round's mean (gradient) or the smoothed latency (aimd).
    */
   latencyTarget?: number;
   /**

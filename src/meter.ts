@@ -102,8 +102,14 @@ export interface MeterOptions {
  * that lets the event loop turn (I/O, a timer) is caught by a one-shot
  * immediate, armed at most once per event-loop turn, and timed exactly. So
  * waits for I/O are measured, time spent running code is estimated without
- * bias, and the meter costs under a tenth of a bare pass-through stage
+ * bias, and the meter costs less than a hand-written pass-through
+ * `async function*` on Node and Deno and within a tenth of one on Bun
  * (`bench/meter.bench.ts`).
+ *
+ * Without a `signal`, each `next()` gets the source read's own promise (the
+ * cheapest path): a `return()` made while a `next()` is pending closes the
+ * source without waiting, and that `next()` settles done when the source
+ * answers. With a `signal`, pending calls settle at once on an abort.
  *
  * Memory: nothing per item; one stats object per window.
  *
