@@ -166,7 +166,8 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
   #finish: { failed: boolean; error: unknown } | undefined;
   /** The error of an `"error"` overflow, for the send that caused it. */
   #overflowError: OverflowError | undefined;
-  #iterating = false;
+  /** `[Symbol.asyncIterator]()` was called: a loop reads this channel. */
+  #loopOpened = false;
 
   constructor(options: ChannelOptions<T>) {
     super(undefined, options.onDrop);
@@ -233,10 +234,13 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
   }
 
   override [Symbol.asyncIterator](): this {
-    if (this.#iterating && !this.closed) {
+    // A loop was opened and reading has begun: another loop is a second consumer. Asking
+    // before any read (`for await` over `ch[Symbol.asyncIterator]()`), or looping over the
+    // rest after a few `next()` calls, is still the one consumer.
+    if (this.#loopOpened && this.started && !this.closed) {
       throw new TypeError("channel: already being iterated; a channel has a single consumer");
     }
-    this.#iterating = true;
+    this.#loopOpened = true;
     return this;
   }
 

@@ -264,6 +264,16 @@ test("channel() break in for-await stops the producer at its next send", async (
   assert.instance(stoppedBy, ChannelClosedError);
 });
 
+test("channel() can be read with for-await over its own iterator", async () => {
+  const ch = channel<number>();
+  const it = ch[Symbol.asyncIterator]();
+  ch.trySend(1);
+  ch.close();
+  const seen: number[] = [];
+  for await (const item of it) seen.push(item);
+  assert.equal(seen, [1]);
+});
+
 test("channel() has a single consumer: a second concurrent for-await throws", async () => {
   const ch = channel<number>();
   ch.trySend(1);

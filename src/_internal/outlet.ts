@@ -54,6 +54,11 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     return this.#closed;
   }
 
+  /** True once the first `next()` was called. */
+  protected get started(): boolean {
+    return this.#started;
+  }
+
   /** True once no more items will be offered (the source ended, or the iteration failed or closed). */
   protected get ended(): boolean {
     return this.#ended;
