@@ -13,9 +13,12 @@ import {
 } from "./_internal/validate.ts";
 import type { SluiceIterator, Source } from "./types.ts";
 
+/** The size cap when only `ms` is given: a time-based batch still has a bound. */
+const DEFAULT_SIZE_WITH_MS = 1024;
+
 /** Options for {@linkcode batch}; set `size`, `ms`, or both. */
 export interface BatchOptions {
-  /** The most items in one batch, a positive integer. */
+  /** The most items in one batch, a positive integer. Default with `ms` alone: 1024. */
   size?: number;
   /** Emit a batch at the latest this many milliseconds after its first item arrived, a positive finite number. */
   ms?: number;
@@ -48,8 +51,8 @@ export interface BatchOptions {
  * Memory: at most `size` items in all, counting the open batch and closed
  * batches waiting for the consumer (a read starts only while no closed batch
  * waits, or for a waiting consumer, and never into a full batch). With `ms`
- * alone a batch holds whatever the source yields within `ms`: give `size` too
- * when the source can be fast.
+ * alone, `size` is 1024, so a fast source cannot grow a batch without bound
+ * within `ms`.
  *
  * @param source The items to group.
  * @param options `size`, `ms` (at least one of them) and `signal`.
@@ -97,7 +100,7 @@ class Batch<T> extends Pump<T, T[]> {
   constructor(source: Source<T>, options: BatchOptions) {
     // With `ms` it reads ahead while a batch is open, so it breathes like a draining pump.
     super(source, { signal: options.signal, drains: options.ms !== undefined });
-    this.#size = options.size ?? Infinity;
+    this.#size = options.size ?? DEFAULT_SIZE_WITH_MS;
     this.#ms = options.ms;
   }
 

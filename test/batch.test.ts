@@ -182,4 +182,10 @@ test("batch() validates its options at the call", () => {
   }
 });
 
+test("batch() with ms alone still caps a batch at 1024 items", async () => {
+  const sizes: number[] = [];
+  for await (const chunk of batch(Array.from({ length: 3000 }, (_, i) => i), { ms: 60_000 })) sizes.push(chunk.length);
+  assert.equal(sizes, [1024, 1024, 952]);
+});
+
 test.run();
