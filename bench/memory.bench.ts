@@ -14,7 +14,8 @@
  *   every item; the dropping strategies (`drop-oldest`, `drop-newest`, a
  *   channel fed with `trySend()`) and `sampleEvery` read the source as fast as
  *   it yields and drop; `"error"` fails with `OverflowError` as soon as the
- *   buffer is full (by design).
+ *   buffer is full (by design); `batch` reads only for a waiting consumer (or,
+ *   with `ms`, into an open batch), so it too paces the producer.
  * - The unbounded queue is fed by a loop reading the same source as fast as it
  *   yields; once the producer is done the consumer stops (draining the backlog
  *   one macrotask at a time would take minutes and cannot lower the peak).
@@ -32,7 +33,7 @@
  * `@@sluice-memory <json>` line for `bench/run.ts`.
  */
 import { pushable } from "it-pushable";
-import { boundedBuffer, channel, OverflowError, sampleEvery } from "../mod.ts";
+import { batch, boundedBuffer, channel, OverflowError, sampleEvery } from "../mod.ts";
 import { collectGarbage, isMain, runtimeName, runtimeVersion } from "./_harness.ts";
 
 export interface Strategy {
@@ -96,7 +97,8 @@ export const strategies: Strategy[] = [
       return ch;
     },
   },
-  // TODO(batch): add `batch(s, { size: 100 })` here once src/batch.ts is committed.
+  { name: "sluice batch({ size: 100 })", bounded: true, build: (s) => batch(s, { size: 100 }) },
+  { name: "sluice batch({ size: 100, ms: 10 })", bounded: true, build: (s) => batch(s, { size: 100, ms: 10 }) },
   {
     name: "it-pushable (unbounded queue)",
     bounded: false,
