@@ -115,7 +115,7 @@ function memoryTable(runtime: RuntimeResults): string[] {
   const label = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
   const lines = [
     `| strategy | ${sizes.map((s) => `live, ${label(s)}`).join(" | ")} | ${sizes.map((s) => `peak, ${label(s)}`).join(" | ")} | ` +
-    `consumed of ${label(sizes.at(-1)!)} | time, ${label(sizes.at(-1)!)} |`,
+    `taken by the consumer, ${label(sizes.at(-1)!)} | time, ${label(sizes.at(-1)!)} |`,
     `| --- | ${sizes.map(() => "---:").join(" | ")} | ${sizes.map(() => "---:").join(" | ")} | ---: | ---: |`,
   ];
   for (const name of names) {
