@@ -137,7 +137,8 @@ class Batch<T> extends Pump<T, T[]> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#open = undefined;
-    this.#closed.clear();
+    // Cleanup also runs when the source ends: closed batches stay for the consumer unless it left.
+    if (this.closed) this.#closed.clear();
   }
 
   #fire = (): void => {

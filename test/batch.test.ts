@@ -188,4 +188,26 @@ test("batch() with ms alone still caps a batch at 1024 items", async () => {
   assert.equal(sizes, [1024, 1024, 952]);
 });
 
+test("batch() delivers a batch closed by its timer while the consumer was busy, after the source ended", async () => {
+  const clock = fakeClock();
+  try {
+    const source = manualSource();
+    const it = batch(source, { size: 10, ms: 10 });
+    const first = it.next();
+    source.push(1);
+    await clock.tickAsync(10);
+    assert.equal(await first, { value: [1], done: false });
+    source.push(2);
+    await clock.tickAsync(10);
+    source.push(3);
+    source.end();
+    await settle();
+    assert.equal(await it.next(), { value: [2], done: false });
+    assert.equal(await it.next(), { value: [3], done: false });
+    assert.equal(await it.next(), { value: undefined, done: true });
+  } finally {
+    clock.uninstall();
+  }
+});
+
 test.run();
