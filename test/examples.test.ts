@@ -47,6 +47,25 @@ function mib(text: string): number {
   return Number(number) * ({ KiB: 1 / 1024, MiB: 1, GiB: 1024 } as Record<string, number>)[unit];
 }
 
+test("demo (tour): every strategy prints a row, and the bounded ones stay within their bound", async () => {
+  const output = await runExample("tour.ts", ["400"]);
+  const row = (name: string) => {
+    const line = output.split("\n").find((l) => l.startsWith(name));
+    assert.ok(line, `no "${name}" row in:\n${output}`);
+    const [produced, delivered, dropped, peakHeld] = line!.slice(32).trim().split(/\s+/).map(Number);
+    return { produced, delivered, dropped, peakHeld };
+  };
+  const unbounded = row("no strategy");
+  const buffered = row("boundedBuffer 16, wait");
+  const dropping = row("boundedBuffer 16, drop-oldest");
+  const sampled = row("sampleEvery");
+  assert.ok(unbounded.peakHeld > 16, `the unbounded array held ${unbounded.peakHeld}`);
+  assert.ok(buffered.peakHeld <= 16 && buffered.dropped === 0, `boundedBuffer: ${JSON.stringify(buffered)}`);
+  assert.ok(dropping.peakHeld <= 16 && dropping.dropped > 0, `drop-oldest: ${JSON.stringify(dropping)}`);
+  assert.ok(sampled.dropped > 0 && sampled.delivered < sampled.produced, `sampleEvery: ${JSON.stringify(sampled)}`);
+  for (const name of ["plain pull", "throttle", "debounce", "concurrencyLimit"]) row(name);
+});
+
 test("copy-file: sluice's peak stays well under the file size, fs.readFile's holds the whole file", async () => {
   const size = 128;
   const output = await runExample("copy_file.ts", ["--size", `${size}MB`, "--speed", "256MB"]);
