@@ -50,7 +50,7 @@ await warmEveryCombinator(3, N / 10);
 export default benchFile(import.meta, [
   {
     id: "mixed/boundedBuffer",
-    title: "boundedBuffer(16), async source, process using 9 combinators",
+    title: "boundedBuffer(16), in a 9-combinator process",
     items: N,
     cases: [
       { name: "sluice boundedBuffer(16)", role: "sluice", iterate: () => boundedBuffer(numbers(N), 16) },
@@ -61,7 +61,7 @@ export default benchFile(import.meta, [
   },
   {
     id: "mixed/concurrencyLimit",
-    title: "concurrencyLimit(8), ordered, process using 9 combinators",
+    title: "concurrencyLimit(8), in a 9-combinator process",
     items: N,
     cases: [
       { name: "sluice concurrencyLimit(8)", role: "sluice", iterate: () => concurrencyLimit(numbers(N), 8, fn) },
@@ -71,7 +71,7 @@ export default benchFile(import.meta, [
   },
   {
     id: "mixed/sampleEvery",
-    title: "sampleEvery(10 ms), no quiet gap, process using 9 combinators",
+    title: "sampleEvery(10 ms), in a 9-combinator process",
     items: N,
     settleMs: 15,
     cases: [
