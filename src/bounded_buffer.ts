@@ -79,11 +79,15 @@ class BoundedBuffer<T> extends Pump<T> implements BufferedIterator<T> {
   readonly #items: OverflowQueue<T>;
   /** With `"wait"`, reads stop while full; the other strategies read on. */
   readonly #waits: boolean;
+  /** Whether an empty buffer may hand the consumer the source's own read (see `next()`). */
+  readonly #handsOver: boolean;
 
   constructor(source: Source<T>, capacity: number, options: BoundedBufferOptions<T>) {
     const overflow = options.overflow ?? "wait";
     super(source, { signal: options.signal, onDrop: options.onDrop, drains: overflow !== "wait" });
     this.#waits = overflow === "wait";
+    // An abort must reject a pending next() at once, which a handed-over read cannot do.
+    this.#handsOver = this.#waits && options.signal === undefined;
     this.#items = new OverflowQueue(capacity, overflow, "boundedBuffer", {
       offer: (item) => this.offer(item),
       drop: (item) => this.drop(item),
@@ -92,6 +96,20 @@ class BoundedBuffer<T> extends Pump<T> implements BufferedIterator<T> {
         this.fail(error);
       },
     });
+  }
+
+  /**
+   * With nothing held and nobody else waiting, the consumer is given the source's
+   * own read: a fast consumer costs one promise per item, as a plain `for await`
+   * does. As with an async generator, a `return()` while that read is pending lets
+   * it settle with what the source yields.
+   */
+  override next(): Promise<IteratorResult<T>> {
+    if (this.#handsOver && this.#items.size === 0 && this.started && !this.waiting && !this.ended) {
+      const read = this.claimRead();
+      if (read !== undefined) return read;
+    }
+    return super.next();
   }
 
   get held(): number {

@@ -24,7 +24,10 @@ export interface PumpOptions<In> {
 export abstract class Pump<In, Out = In> extends Outlet<Out> {
   readonly #upstream: Upstream<In>;
   readonly #breather: Breather | undefined;
-  #reading = false;
+  /** The source read in flight, if any: at most one at a time. */
+  #read: Promise<IteratorResult<In>> | undefined;
+  /** The read in flight was handed to the consumer as it is (see `claimRead()`). */
+  #claimed = false;
   #sourceDone = false;
 
   constructor(source: Source<In>, options: PumpOptions<In>) {
@@ -69,7 +72,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     this.#breather?.cancel();
     this.stop();
     const closing = this.#upstream.close();
-    if (!this.#reading) return closing;
+    if (this.#read === undefined) return closing;
     // An async generator runs return() only after its pending next() settles, which may be
     // never (a socket that stays quiet): the consumer does not wait for that, and a late
     // failure of return() is ignored rather than left unhandled.
@@ -77,20 +80,41 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     return Promise.resolve();
   }
 
+  /**
+   * Hands the consumer the source's own read, started now if none is in flight:
+   * one promise between source and consumer instead of two. Only for a pump that
+   * passes items through unchanged, with nothing held and nobody else waiting;
+   * the result (item, end or error) reaches the consumer directly, and the pump
+   * only keeps its books. Returns undefined when the read is not there to hand over.
+   */
+  protected claimRead(): Promise<IteratorResult<In>> | undefined {
+    if (this.#claimed || this.#sourceDone || this.closed) return undefined;
+    if (this.#read === undefined) this.#startRead();
+    this.#claimed = true;
+    return this.#read;
+  }
+
   /** Starts a read if none is in flight and there is room. */
   protected pull = (): void => {
-    if (this.#reading || this.#sourceDone || this.closed || !this.room()) return;
+    if (this.#read !== undefined || this.#sourceDone || this.closed || !this.room()) return;
     const breather = this.#breather;
     if (breather !== undefined) {
       if (breather.paused) return;
       if (breather.due()) return breather.pause(this.pull);
     }
-    this.#reading = true;
-    this.#upstream.next().then(this.#onResult, this.#onError);
+    this.#startRead();
   };
 
+  #startRead(): void {
+    const read = this.#upstream.next();
+    this.#read = read;
+    read.then(this.#onResult, this.#onError);
+  }
+
   #onResult = (result: IteratorResult<In>): void => {
-    this.#reading = false;
+    this.#read = undefined;
+    const claimed = this.#claimed;
+    this.#claimed = false;
     if (this.closed) return;
     if (result.done) {
       this.#sourceDone = true;
@@ -98,14 +122,19 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       this.sourceEnded();
       return;
     }
-    this.received(result.value);
+    if (!claimed) this.received(result.value);
     this.pull();
   };
 
   #onError = (error: unknown): void => {
-    this.#reading = false;
+    this.#read = undefined;
+    const claimed = this.#claimed;
+    this.#claimed = false;
     this.#sourceDone = true;
     this.#upstream.finished();
-    if (!this.closed) this.sourceFailed(error);
+    if (this.closed) return;
+    // A claimed read's error went to the consumer with it: the iteration just ends.
+    if (claimed) this.end();
+    else this.sourceFailed(error);
   };
 }
