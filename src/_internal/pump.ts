@@ -28,6 +28,10 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   #read: Promise<IteratorResult<In>> | undefined;
   /** The read in flight was handed to the consumer as it is (see `claimRead()`). */
   #claimed = false;
+  /** A sync source's iterator, read in a plain loop; false for an async source; undefined before the first pull. */
+  #sync: Iterator<In> | false | undefined;
+  /** The sync loop is running: a pull from inside it (through `received()`) must not start another. */
+  #looping = false;
   #sourceDone = false;
 
   constructor(source: Source<In>, options: PumpOptions<In>) {
@@ -88,7 +92,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
    * only keeps its books. Returns undefined when the read is not there to hand over.
    */
   protected claimRead(): Promise<IteratorResult<In>> | undefined {
-    if (this.#claimed || this.#sourceDone || this.closed) return undefined;
+    if (this.#claimed || this.#sourceDone || this.closed || this.#sync !== false) return undefined;
     if (this.#read === undefined) this.#startRead();
     this.#claimed = true;
     return this.#read;
@@ -96,7 +100,15 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
 
   /** Starts a read if none is in flight and there is room. */
   protected pull = (): void => {
-    if (this.#read !== undefined || this.#sourceDone || this.closed || !this.room()) return;
+    if (this.#read !== undefined || this.#looping || this.#sourceDone || this.closed || !this.room()) return;
+    if (this.#sync === undefined) {
+      try {
+        this.#sync = this.#upstream.syncIterator() ?? false;
+      } catch (error) {
+        return this.#onError(error);
+      }
+    }
+    if (this.#sync !== false) return this.#pullSync(this.#sync);
     const breather = this.#breather;
     if (breather !== undefined) {
       if (breather.paused) return;
@@ -104,6 +116,36 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     }
     this.#startRead();
   };
+
+  /** Reads a sync source in a plain loop while there is room: no promise per item. */
+  #pullSync(iterator: Iterator<In>): void {
+    const breather = this.#breather;
+    this.#looping = true;
+    try {
+      while (!this.#sourceDone && !this.closed && this.room()) {
+        if (breather !== undefined) {
+          if (breather.paused) return;
+          if (breather.due()) return breather.pause(this.pull);
+        }
+        let result: IteratorResult<In>;
+        try {
+          result = iterator.next();
+        } catch (error) {
+          this.#sourceDone = true;
+          this.#upstream.finished();
+          return this.sourceFailed(error);
+        }
+        if (result.done) {
+          this.#sourceDone = true;
+          this.#upstream.finished();
+          return this.sourceEnded();
+        }
+        this.received(result.value);
+      }
+    } finally {
+      this.#looping = false;
+    }
+  }
 
   #startRead(): void {
     const read = this.#upstream.next();

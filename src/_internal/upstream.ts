@@ -26,6 +26,16 @@ export class Upstream<T> {
     return this.#iterator ?? this.#open();
   }
 
+  /**
+   * The sync iterator behind a sync source (opening it if needed), so a combinator
+   * can read it in a plain loop with no promise per item; undefined for an async source.
+   * A synchronous throw from opening the source is thrown here.
+   */
+  syncIterator(): Iterator<T> | undefined {
+    const iterator = this.#iterator ?? this.#open();
+    return iterator instanceof SyncAsAsync ? iterator.inner : undefined;
+  }
+
   /** Pulls the next item. Never throws: a synchronous throw becomes a rejection. */
   next(): Promise<IteratorResult<T>> {
     try {
@@ -81,6 +91,10 @@ export function asAsyncIterable<T>(source: Source<T>): AsyncIterable<T> {
 /** A sync iterator seen through the async protocol. Items are not awaited: their type says what they are. */
 class SyncAsAsync<T> implements AsyncIterator<T> {
   #iterator: Iterator<T>;
+
+  get inner(): Iterator<T> {
+    return this.#iterator;
+  }
 
   constructor(iterator: Iterator<T>) {
     this.#iterator = iterator;
