@@ -13,31 +13,46 @@ import { Waiters } from "./waiters.ts";
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
-export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDisposable {
+/**
+ * The state of an outlet. It lives in an object of its own rather than in
+ * fields of the outlet, because every combinator is a different class: the
+ * shared code below would see a different object shape per combinator and
+ * slow down (V8 goes megamorphic past four shapes), while this object has one
+ * shape in every combinator.
+ */
+export class OutletState<T> {
   /** Consumer `next()` calls waiting for an item; non-empty only while nothing is held. */
-  #waiters = new Waiters<IteratorResult<T>>();
-  #signal: AbortSignal | undefined;
-  #started = false;
+  readonly waiters = new Waiters<IteratorResult<T>>();
+  readonly signal: AbortSignal | undefined;
+  readonly onDrop: ((item: T) => void) | undefined;
+  started = false;
   /** No more items will be offered. */
-  #ended = false;
+  ended = false;
   /** The consumer side is finished: nothing more is taken, cleanup has run or is running. */
-  #closed = false;
-  #failure: { error: unknown } | undefined;
-  #cleanedUp = false;
-  #closing: Promise<void> | undefined;
-  #closeFailure: { error: unknown } | undefined;
+  closed = false;
+  failure: { error: unknown } | undefined = undefined;
+  cleanedUp = false;
+  closing: Promise<void> | undefined = undefined;
+  closeFailure: { error: unknown } | undefined = undefined;
+  dropped = 0;
 
-  readonly #onDrop: ((item: T) => void) | undefined;
-  #dropped = 0;
+  constructor(signal: AbortSignal | undefined, onDrop: ((item: T) => void) | undefined) {
+    this.signal = signal;
+    this.onDrop = onDrop;
+  }
+}
+
+export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDisposable {
+  /** All of the outlet's state, in one object of one shape (see `OutletState`). */
+  readonly #s: OutletState<T>;
 
   constructor(signal: AbortSignal | undefined, onDrop?: (item: T) => void) {
-    this.#signal = signal;
-    this.#onDrop = onDrop;
+    this.#s = new OutletState(signal, onDrop);
   }
 
   /** Items dropped on purpose so far (each one also went to `onDrop`). */
   get dropped(): number {
-    return this.#dropped;
+    return this.#s.dropped;
   }
 
   /** Called once, on the first `next()`: start pulling, arm timers. */
@@ -49,67 +64,73 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
   /** Stops all work: clear timers, close the source. Runs exactly once. */
   protected abstract cleanup(): Promise<void> | void;
 
+  /** The state itself, for `Pump`'s hot path to read without a call per check. */
+  protected outletState(): Readonly<OutletState<T>> {
+    return this.#s;
+  }
+
   /** True once the iteration is over for the consumer; late results are discarded. */
   protected get closed(): boolean {
-    return this.#closed;
+    return this.#s.closed;
   }
 
   /** True once the first `next()` was called. */
   protected get started(): boolean {
-    return this.#started;
+    return this.#s.started;
   }
 
   /** True once no more items will be offered (the source ended, or the iteration failed or closed). */
   protected get ended(): boolean {
-    return this.#ended;
+    return this.#s.ended;
   }
 
   /** True while a consumer `next()` is waiting. */
   protected get waiting(): boolean {
-    return this.#waiters.size > 0;
+    return this.#s.waiters.size > 0;
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.#closed) return this.#settleTerminal();
-    if (this.#signal?.aborted) {
+    const s = this.#s;
+    if (s.closed) return this.#settleTerminal();
+    if (s.signal?.aborted) {
       this.#abort();
       return this.#settleTerminal();
     }
-    if (!this.#started) {
-      this.#started = true;
-      this.#signal?.addEventListener("abort", this.#onAbort);
+    if (!s.started) {
+      s.started = true;
+      s.signal?.addEventListener("abort", this.#onAbort);
       this.start();
-      if (this.#closed) return this.#settleTerminal();
+      if (s.closed) return this.#settleTerminal();
     }
-    if (this.#waiters.size === 0) {
+    if (s.waiters.size === 0) {
       const held = this.take();
       if (held !== undefined) {
         this.demand();
         return Promise.resolve(held);
       }
-      if (this.#ended) {
-        this.#closed = true;
+      if (s.ended) {
+        s.closed = true;
         return this.#settleTerminal();
       }
     }
-    const waiting = this.#waiters.wait();
+    const waiting = s.waiters.wait();
     this.demand();
     return waiting;
   }
 
   /** Ends the iteration early: pending `next()` calls resolve done, the source is closed. */
   async return(value?: unknown): Promise<IteratorResult<T>> {
-    const closedHere = !this.#closed;
+    const closedHere = !this.#s.closed;
     if (closedHere) {
-      this.#closed = true;
-      this.#ended = true;
-      this.#failure = undefined;
-      while (this.#waiters.size > 0) this.#waiters.resolve(DONE);
+      this.#s.closed = true;
+      this.#s.ended = true;
+      this.#s.failure = undefined;
+      while (this.#s.waiters.size > 0) this.#s.waiters.resolve(DONE);
       this.#close();
     }
-    if (this.#closing !== undefined) await this.#closing;
+    if (this.#s.closing !== undefined) await this.#s.closing;
     // A source whose return() threw tells the caller who closed it; other paths already ended.
-    if (closedHere && this.#closeFailure !== undefined) throw this.#closeFailure.error;
+    if (closedHere && this.#s.closeFailure !== undefined) throw this.#s.closeFailure.error;
     return { done: true, value } as IteratorResult<T>;
   }
 
@@ -127,18 +148,19 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
    * (a late result after an error or `return()`), the item is discarded and this returns true.
    */
   protected offer(value: T): boolean {
-    if (this.#ended) return true;
-    if (this.#waiters.size === 0) return false;
-    this.#waiters.resolve({ value, done: false });
+    const s = this.#s;
+    if (s.ended) return true;
+    if (s.waiters.size === 0) return false;
+    s.waiters.resolve({ value, done: false });
     return true;
   }
 
   /** Drops an item on purpose: counts it and tells `onDrop`. If `onDrop` throws, the iteration fails with that error. */
   protected drop(item: T): void {
-    this.#dropped++;
-    if (this.#onDrop === undefined) return;
+    this.#s.dropped++;
+    if (this.#s.onDrop === undefined) return;
     try {
-      this.#onDrop(item);
+      this.#s.onDrop(item);
     } catch (error) {
       this.fail(error);
     }
@@ -146,22 +168,22 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
 
   /** No more items will come; the consumer gets what is held, then done. */
   protected end(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    if (this.#waiters.size > 0) {
-      this.#closed = true;
-      while (this.#waiters.size > 0) this.#waiters.resolve(DONE);
+    if (this.#s.ended) return;
+    this.#s.ended = true;
+    if (this.#s.waiters.size > 0) {
+      this.#s.closed = true;
+      while (this.#s.waiters.size > 0) this.#s.waiters.resolve(DONE);
     }
     this.#close();
   }
 
   /** The iteration failed; the consumer gets what is held, then `error` (the same object), then done. */
   protected fail(error: unknown): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#failure = { error };
-    if (this.#waiters.size > 0) {
-      this.#closed = true;
+    if (this.#s.ended) return;
+    this.#s.ended = true;
+    this.#s.failure = { error };
+    if (this.#s.waiters.size > 0) {
+      this.#s.closed = true;
       this.#settleWaitersTerminal();
     }
     this.#close();
@@ -172,44 +194,44 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
   };
 
   #abort(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#ended = true;
-    this.#failure = { error: this.#signal!.reason };
+    if (this.#s.closed) return;
+    this.#s.closed = true;
+    this.#s.ended = true;
+    this.#s.failure = { error: this.#s.signal!.reason };
     this.#settleWaitersTerminal();
     this.#close();
   }
 
   #settleWaitersTerminal(): void {
-    if (this.#waiters.size === 0) return;
-    const failure = this.#failure;
-    this.#failure = undefined;
-    if (failure !== undefined) this.#waiters.reject(failure.error);
-    else this.#waiters.resolve(DONE);
-    while (this.#waiters.size > 0) this.#waiters.resolve(DONE);
+    if (this.#s.waiters.size === 0) return;
+    const failure = this.#s.failure;
+    this.#s.failure = undefined;
+    if (failure !== undefined) this.#s.waiters.reject(failure.error);
+    else this.#s.waiters.resolve(DONE);
+    while (this.#s.waiters.size > 0) this.#s.waiters.resolve(DONE);
   }
 
   /** The terminal answer: the failure once, then done forever. */
   #settleTerminal(): Promise<IteratorResult<T>> {
-    const failure = this.#failure;
+    const failure = this.#s.failure;
     if (failure === undefined) return Promise.resolve(DONE);
-    this.#failure = undefined;
+    this.#s.failure = undefined;
     return Promise.reject(failure.error);
   }
 
   /** The single close path: remove the abort listener and let the combinator stop its work, once. */
   #close(): void {
-    if (this.#cleanedUp) return;
-    this.#cleanedUp = true;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
+    if (this.#s.cleanedUp) return;
+    this.#s.cleanedUp = true;
+    this.#s.signal?.removeEventListener("abort", this.#onAbort);
     let stopped: Promise<void> | void;
     try {
       stopped = this.cleanup();
     } catch (error) {
       stopped = Promise.reject(error);
     }
-    this.#closing = Promise.resolve(stopped).then(undefined, (error) => {
-      this.#closeFailure = { error };
+    this.#s.closing = Promise.resolve(stopped).then(undefined, (error) => {
+      this.#s.closeFailure = { error };
     });
   }
 }

@@ -21,23 +21,35 @@ export interface PumpOptions<In> {
   drains?: boolean;
 }
 
-export abstract class Pump<In, Out = In> extends Outlet<Out> {
-  readonly #upstream: Upstream<In>;
-  readonly #breather: Breather | undefined;
+/** The pump's state, in one object of one shape whatever the combinator (see `OutletState`). */
+class PumpState<In> {
+  readonly upstream: Upstream<In>;
+  readonly breather: Breather | undefined;
+  /** The outlet's own state, read here directly: `closed` is checked on every pull. */
+  readonly outlet: { readonly closed: boolean };
   /** The source read in flight, if any: at most one at a time. */
-  #read: Promise<IteratorResult<In>> | undefined;
+  read: Promise<IteratorResult<In>> | undefined = undefined;
   /** The read in flight was handed to the consumer as it is (see `claimRead()`). */
-  #claimed = false;
+  claimed = false;
   /** A sync source's iterator, read in a plain loop; false for an async source; undefined before the first pull. */
-  #sync: Iterator<In> | false | undefined;
+  sync: Iterator<In> | false | undefined = undefined;
   /** The sync loop is running: a pull from inside it (through `received()`) must not start another. */
-  #looping = false;
-  #sourceDone = false;
+  looping = false;
+  sourceDone = false;
+
+  constructor(upstream: Upstream<In>, breather: Breather | undefined, outlet: { readonly closed: boolean }) {
+    this.upstream = upstream;
+    this.breather = breather;
+    this.outlet = outlet;
+  }
+}
+
+export abstract class Pump<In, Out = In> extends Outlet<Out> {
+  readonly #p: PumpState<In>;
 
   constructor(source: Source<In>, options: PumpOptions<In>) {
     super(options.signal, options.onDrop as ((item: Out) => void) | undefined);
-    this.#upstream = new Upstream(source);
-    this.#breather = options.drains ? new Breather() : undefined;
+    this.#p = new PumpState(new Upstream(source), options.drains ? new Breather() : undefined, this.outletState());
   }
 
   /** True while another read may start now. */
@@ -55,16 +67,16 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
 
   /** True once the source ended or threw, or reading was stopped. */
   protected get sourceDone(): boolean {
-    return this.#sourceDone;
+    return this.#p.sourceDone;
   }
 
   /** Stops reading for good (after an error of the combinator's own); the source is closed on cleanup. */
   protected stopReading(): void {
-    this.#sourceDone = true;
+    this.#p.sourceDone = true;
   }
 
   protected start(): void {
-    this.#breather?.begin();
+    this.#p.breather?.begin();
   }
 
   protected demand(): void {
@@ -72,11 +84,11 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   }
 
   protected cleanup(): Promise<void> {
-    this.#sourceDone = true;
-    this.#breather?.cancel();
+    this.#p.sourceDone = true;
+    this.#p.breather?.cancel();
     this.stop();
-    const closing = this.#upstream.close();
-    if (this.#read === undefined) return closing;
+    const closing = this.#p.upstream.close();
+    if (this.#p.read === undefined) return closing;
     // An async generator runs return() only after its pending next() settles, which may be
     // never (a socket that stays quiet): the consumer does not wait for that, and a late
     // failure of return() is ignored rather than left unhandled.
@@ -92,24 +104,25 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
    * only keeps its books. Returns undefined when the read is not there to hand over.
    */
   protected claimRead(): Promise<IteratorResult<In>> | undefined {
-    if (this.#claimed || this.#sourceDone || this.closed || this.#sync !== false) return undefined;
-    if (this.#read === undefined) this.#startRead();
-    this.#claimed = true;
-    return this.#read;
+    if (this.#p.claimed || this.#p.sourceDone || this.closed || this.#p.sync !== false) return undefined;
+    if (this.#p.read === undefined) this.#startRead();
+    this.#p.claimed = true;
+    return this.#p.read;
   }
 
   /** Starts a read if none is in flight and there is room. */
   protected pull = (): void => {
-    if (this.#read !== undefined || this.#looping || this.#sourceDone || this.closed || !this.room()) return;
-    if (this.#sync === undefined) {
+    const p = this.#p;
+    if (p.read !== undefined || p.looping || p.sourceDone || p.outlet.closed || !this.room()) return;
+    if (p.sync === undefined) {
       try {
-        this.#sync = this.#upstream.syncIterator() ?? false;
+        p.sync = p.upstream.syncIterator() ?? false;
       } catch (error) {
         return this.#onError(error);
       }
     }
-    if (this.#sync !== false) return this.#pullSync(this.#sync);
-    const breather = this.#breather;
+    if (p.sync !== false) return this.#pullSync(p.sync);
+    const breather = p.breather;
     if (breather !== undefined) {
       if (breather.paused) return;
       if (breather.due()) return breather.pause(this.pull);
@@ -117,12 +130,14 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     this.#startRead();
   };
 
+
   /** Reads a sync source in a plain loop while there is room: no promise per item. */
   #pullSync(iterator: Iterator<In>): void {
-    const breather = this.#breather;
-    this.#looping = true;
+    const p = this.#p;
+    const breather = p.breather;
+    p.looping = true;
     try {
-      while (!this.#sourceDone && !this.closed && this.room()) {
+      while (!p.sourceDone && !p.outlet.closed && this.room()) {
         if (breather !== undefined) {
           if (breather.paused) return;
           if (breather.due()) return breather.pause(this.pull);
@@ -131,36 +146,38 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
         try {
           result = iterator.next();
         } catch (error) {
-          this.#sourceDone = true;
-          this.#upstream.finished();
+          p.sourceDone = true;
+          p.upstream.finished();
           return this.sourceFailed(error);
         }
         if (result.done) {
-          this.#sourceDone = true;
-          this.#upstream.finished();
+          p.sourceDone = true;
+          p.upstream.finished();
           return this.sourceEnded();
         }
         this.received(result.value);
       }
     } finally {
-      this.#looping = false;
+      p.looping = false;
     }
   }
 
+
   #startRead(): void {
-    const read = this.#upstream.next();
-    this.#read = read;
+    const read = this.#p.upstream.next();
+    this.#p.read = read;
     read.then(this.#onResult, this.#onError);
   }
 
   #onResult = (result: IteratorResult<In>): void => {
-    this.#read = undefined;
-    const claimed = this.#claimed;
-    this.#claimed = false;
-    if (this.closed) return;
+    const p = this.#p;
+    p.read = undefined;
+    const claimed = p.claimed;
+    p.claimed = false;
+    if (p.outlet.closed) return;
     if (result.done) {
-      this.#sourceDone = true;
-      this.#upstream.finished();
+      p.sourceDone = true;
+      p.upstream.finished();
       this.sourceEnded();
       return;
     }
@@ -168,12 +185,13 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     this.pull();
   };
 
+
   #onError = (error: unknown): void => {
-    this.#read = undefined;
-    const claimed = this.#claimed;
-    this.#claimed = false;
-    this.#sourceDone = true;
-    this.#upstream.finished();
+    this.#p.read = undefined;
+    const claimed = this.#p.claimed;
+    this.#p.claimed = false;
+    this.#p.sourceDone = true;
+    this.#p.upstream.finished();
     if (this.closed) return;
     // A claimed read's error went to the consumer with it: the iteration just ends.
     if (claimed) this.end();
