@@ -20,6 +20,26 @@ export async function noNext<T>(iterator: AsyncIterator<T>): Promise<void> {
   assert.is(result.done, true, "expected the iteration to be done");
 }
 
+/** Resolves with the error `promise` rejects with; fails the test if it fulfils. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a rejection");
+}
+
+/** Returns the error `body` throws; fails the test if it returns. */
+export function thrown(body: () => unknown): unknown {
+  try {
+    body();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a throw");
+}
+
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Lets queued promise reactions run (a few turns of the microtask queue). */

@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { channel, ChannelClosedError, OverflowError } from "../mod.ts";
-import { collect, hasNext, noNext, settle, unhandledDuring } from "./_helpers.ts";
+import { collect, hasNext, noNext, rejection, settle, thrown, unhandledDuring } from "./_helpers.ts";
 
 const test = suite("channel");
 
@@ -16,24 +16,6 @@ function track(promise: Promise<unknown>): { state: "pending" | "resolved" | "re
     },
   );
   return record;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
-
-function thrown(body: () => unknown): unknown {
-  try {
-    body();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a throw");
 }
 
 test("channel() delivers sent items in order and ends after close()", async () => {

@@ -19,6 +19,7 @@ import {
   fakeClock,
   instrumented,
   manualSource,
+  rejection,
   settle,
   unhandledDuring,
 } from "./_helpers.ts";
@@ -552,15 +553,6 @@ function assertCarries(row: Row, result: IteratorResult<unknown>, expected: numb
 async function advance<T>(clock: ReturnType<typeof fakeClock>, promise: Promise<T>, ms: number): Promise<T> {
   await clock.tickAsync(ms);
   return await promise;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
 }
 
 /** True when `items` appear in `source` in the same order (possibly with gaps). */

@@ -1,20 +1,21 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { distribute } from "../mod.ts";
-import { collect, countedController, delay, hasNext, instrumented, manualSource, noNext, settle } from "./_helpers.ts";
+import {
+  collect,
+  countedController,
+  delay,
+  hasNext,
+  instrumented,
+  manualSource,
+  noNext,
+  rejection,
+  settle,
+} from "./_helpers.ts";
 
 const test = suite("distribute");
 
 const range = (count: number) => Array.from({ length: count }, (_, i) => i);
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
 
 test("distribute() gives each item to exactly one consumer", async () => {
   const consumers = distribute(range(100), 4);

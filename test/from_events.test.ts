@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { fromEvents, OverflowError } from "../mod.ts";
-import { hasNext, noNext, settle, unhandledDuring } from "./_helpers.ts";
+import { hasNext, noNext, rejection, settle, thrown, unhandledDuring } from "./_helpers.ts";
 
 const test = suite("fromEvents");
 
@@ -31,24 +31,6 @@ class CountingTarget extends EventTarget {
 /** Every listener an emitter has, on any event. */
 function emitterListeners(emitter: EventEmitter): number {
   return emitter.eventNames().reduce((total, name) => total + emitter.listenerCount(name), 0);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
-
-function thrown(body: () => unknown): unknown {
-  try {
-    body();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a throw");
 }
 
 function dispatch(target: EventTarget, type: string, detail: number): void {

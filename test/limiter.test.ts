@@ -1,18 +1,9 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { limiter, OverflowError } from "../mod.ts";
-import { deferred, settle, unhandledDuring } from "./_helpers.ts";
+import { deferred, rejection, settle, unhandledDuring } from "./_helpers.ts";
 
 const test = suite("limiter");
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
 
 /** Calls the test settles by hand. */
 function gates() {

@@ -1,21 +1,12 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { merge } from "../mod.ts";
-import { collect, hasNext, instrumented, manualSource, noNext, settle } from "./_helpers.ts";
+import { collect, hasNext, instrumented, manualSource, noNext, rejection, settle } from "./_helpers.ts";
 
 const test = suite("merge");
 
 function* counting(prefix: string) {
   for (let i = 0; ; i++) yield `${prefix}${i}`;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
 }
 
 test("merge() yields every item of every source, each source's items in their order", async () => {

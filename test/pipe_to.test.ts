@@ -2,7 +2,7 @@ import { Readable, Writable } from "node:stream";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { pipeTo } from "../src/pipe_to.ts";
-import { countedController, delay, instrumented, settle, unhandledDuring } from "./_helpers.ts";
+import { countedController, delay, instrumented, rejection, settle, unhandledDuring } from "./_helpers.ts";
 
 const test = suite("pipeTo");
 
@@ -57,15 +57,6 @@ function slowWebWritable(highWaterMark: number, options: { failAt?: number; erro
     },
   }, new CountQueuingStrategy({ highWaterMark }));
   return { stream, record };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the promise to reject");
 }
 
 // --- Node Writable -----------------------------------------------------------

@@ -1,7 +1,17 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { timeout, TimeoutError } from "../mod.ts";
-import { type Clock, collect, fakeClock, instrumented, manualSource, noNext, settle, unhandledDuring } from "./_helpers.ts";
+import {
+  type Clock,
+  collect,
+  fakeClock,
+  instrumented,
+  manualSource,
+  noNext,
+  rejection,
+  settle,
+  unhandledDuring,
+} from "./_helpers.ts";
 
 const test = suite("timeout");
 
@@ -15,15 +25,6 @@ async function isSettled(promise: Promise<unknown>): Promise<boolean> {
   promise.then(() => (settled = true), () => (settled = true));
   await settle();
   return settled;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
 }
 
 test("timeout() passes items that come in time", async () => {
