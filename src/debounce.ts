@@ -3,6 +3,7 @@
  * @module
  */
 import { Pump } from "./_internal/pump.ts";
+import { Slot } from "./_internal/slot.ts";
 import {
   assertOptionalFunction,
   assertOptions,
@@ -78,13 +79,12 @@ class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
   readonly #maxWaitMs: number;
   /** One timer, re-armed only when it fires early: arrivals just move `#lastArrival`. */
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #pending: T | undefined;
-  #hasPending = false;
+  /** The newest item, waiting for the quiet time to pass. */
+  readonly #pending = new Slot<T>();
   #pendingSince = 0;
   #lastArrival = 0;
   /** An emitted item the consumer has not taken yet. */
-  #ready: T | undefined;
-  #hasReady = false;
+  readonly #ready = new Slot<T>();
 
   constructor(source: Source<T>, waitMs: number, options: DebounceOptions<T>) {
     super(source, { signal: options.signal, onDrop: options.onDrop, drains: true });
@@ -93,7 +93,7 @@ class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
   }
 
   get held(): number {
-    return Number(this.#hasPending) + Number(this.#hasReady);
+    return Number(this.#pending.full) + Number(this.#ready.full);
   }
 
   protected override stop(): void {
@@ -106,19 +106,13 @@ class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
   }
 
   protected take(): IteratorResult<T> | undefined {
-    if (!this.#hasReady) return undefined;
-    const value = this.#ready as T;
-    this.#ready = undefined;
-    this.#hasReady = false;
-    return { value, done: false };
+    return this.#ready.result();
   }
 
   protected received(item: T): void {
     const now = performance.now();
-    if (this.#hasPending) this.drop(this.#pending as T);
-    else this.#pendingSince = now;
-    this.#pending = item;
-    this.#hasPending = true;
+    if (!this.#pending.full) this.#pendingSince = now;
+    this.keepLatest(this.#pending, item);
     this.#lastArrival = now;
     if (this.#timer === undefined) this.#timer = setTimeout(this.#fire, Math.min(this.#waitMs, this.#maxWaitMs));
   }
@@ -135,7 +129,7 @@ class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
 
   #fire = (): void => {
     this.#timer = undefined;
-    if (!this.#hasPending) return;
+    if (!this.#pending.full) return;
     const due = Math.min(this.#lastArrival + this.#waitMs, this.#pendingSince + this.#maxWaitMs);
     const left = due - performance.now();
     if (left <= 0) this.#emitPending();
@@ -143,13 +137,6 @@ class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
   };
 
   #emitPending(): void {
-    if (!this.#hasPending) return;
-    const item = this.#pending as T;
-    this.#pending = undefined;
-    this.#hasPending = false;
-    if (this.offer(item)) return;
-    if (this.#hasReady) this.drop(this.#ready as T);
-    this.#ready = item;
-    this.#hasReady = true;
+    if (this.#pending.full) this.offerLatest(this.#ready, this.#pending.take());
   }
 }

@@ -3,6 +3,7 @@
  * @module
  */
 import { Pump } from "./_internal/pump.ts";
+import { Slot } from "./_internal/slot.ts";
 import {
   assertOptions,
   assertPositiveInteger,
@@ -97,8 +98,7 @@ class RateLimit<T> extends Pump<T> {
   #due = -Infinity;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** An item nobody was waiting for; stays empty since reads start only while a consumer waits. */
-  #held: T | undefined;
-  #hasHeld = false;
+  readonly #held = new Slot<T>();
 
   constructor(source: Source<T>, options: RateLimitOptions) {
     super(source, { signal: options.signal });
@@ -108,7 +108,7 @@ class RateLimit<T> extends Pump<T> {
 
   /** True when a pull may start now; it then takes the token. Otherwise arms the timer for the next token. */
   protected room(): boolean {
-    if (!this.waiting || this.#hasHeld) return false;
+    if (!this.waiting || this.#held.full) return false;
     const now = performance.now();
     const allowedAt = this.#due - this.#tolerance;
     if (now >= allowedAt) {
@@ -121,17 +121,11 @@ class RateLimit<T> extends Pump<T> {
   }
 
   protected take(): IteratorResult<T> | undefined {
-    if (!this.#hasHeld) return undefined;
-    const value = this.#held as T;
-    this.#held = undefined;
-    this.#hasHeld = false;
-    return { value, done: false };
+    return this.#held.result();
   }
 
   protected received(item: T): void {
-    if (this.offer(item)) return;
-    this.#held = item;
-    this.#hasHeld = true;
+    if (!this.offer(item)) this.#held.put(item);
   }
 
   protected sourceEnded(): void {
@@ -141,8 +135,6 @@ class RateLimit<T> extends Pump<T> {
   protected override stop(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#held = undefined;
-    this.#hasHeld = false;
   }
 
   #fire = (): void => {

@@ -3,6 +3,7 @@
  * @module
  */
 import { Pump } from "./_internal/pump.ts";
+import { Slot } from "./_internal/slot.ts";
 import {
   assertOptionalFunction,
   assertOptions,
@@ -71,11 +72,9 @@ class SampleEvery<T> extends Pump<T> implements BufferedIterator<T> {
   readonly #intervalMs: number;
   #ticker: ReturnType<typeof setInterval> | undefined;
   /** The newest item that arrived since the last tick. */
-  #latest: T | undefined;
-  #hasLatest = false;
+  readonly #latest = new Slot<T>();
   /** The sample waiting for the consumer. */
-  #sample: T | undefined;
-  #hasSample = false;
+  readonly #sample = new Slot<T>();
 
   constructor(source: Source<T>, intervalMs: number, options: SampleEveryOptions<T>) {
     super(source, { signal: options.signal, onDrop: options.onDrop, drains: true });
@@ -83,7 +82,7 @@ class SampleEvery<T> extends Pump<T> implements BufferedIterator<T> {
   }
 
   get held(): number {
-    return Number(this.#hasLatest) + Number(this.#hasSample);
+    return Number(this.#latest.full) + Number(this.#sample.full);
   }
 
   protected override start(): void {
@@ -101,17 +100,11 @@ class SampleEvery<T> extends Pump<T> implements BufferedIterator<T> {
   }
 
   protected take(): IteratorResult<T> | undefined {
-    if (!this.#hasSample) return undefined;
-    const value = this.#sample as T;
-    this.#sample = undefined;
-    this.#hasSample = false;
-    return { value, done: false };
+    return this.#sample.result();
   }
 
   protected received(item: T): void {
-    if (this.#hasLatest) this.drop(this.#latest as T);
-    this.#latest = item;
-    this.#hasLatest = true;
+    this.keepLatest(this.#latest, item);
   }
 
   protected sourceEnded(): void {
@@ -130,13 +123,6 @@ class SampleEvery<T> extends Pump<T> implements BufferedIterator<T> {
 
   /** The latest arrival becomes the sample: handed to a waiting consumer, or replacing an untaken one. */
   #promoteLatest(): void {
-    if (!this.#hasLatest) return;
-    const item = this.#latest as T;
-    this.#latest = undefined;
-    this.#hasLatest = false;
-    if (this.offer(item)) return;
-    if (this.#hasSample) this.drop(this.#sample as T);
-    this.#sample = item;
-    this.#hasSample = true;
+    if (this.#latest.full) this.offerLatest(this.#sample, this.#latest.take());
   }
 }

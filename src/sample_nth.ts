@@ -3,6 +3,7 @@
  * @module
  */
 import { Pump } from "./_internal/pump.ts";
+import { Slot } from "./_internal/slot.ts";
 import {
   assertOptionalFunction,
   assertOptions,
@@ -73,8 +74,7 @@ class SampleNth<T> extends Pump<T> implements BufferedIterator<T> {
    * A kept item nobody was waiting for. Reads start only while a consumer waits and one read is
    * in flight at a time, so this stays empty; it is here so an item can never be lost silently.
    */
-  #held: T | undefined;
-  #hasHeld = false;
+  readonly #held = new Slot<T>();
 
   constructor(source: Source<T>, n: number, options: SampleNthOptions<T>) {
     // `drains` gives the pull loop its breather; `room()` still reads only on demand.
@@ -83,19 +83,15 @@ class SampleNth<T> extends Pump<T> implements BufferedIterator<T> {
   }
 
   get held(): number {
-    return Number(this.#hasHeld);
+    return Number(this.#held.full);
   }
 
   protected room(): boolean {
-    return this.waiting && !this.#hasHeld;
+    return this.waiting && !this.#held.full;
   }
 
   protected take(): IteratorResult<T> | undefined {
-    if (!this.#hasHeld) return undefined;
-    const value = this.#held as T;
-    this.#held = undefined;
-    this.#hasHeld = false;
-    return { value, done: false };
+    return this.#held.result();
   }
 
   protected received(item: T): void {
@@ -105,17 +101,10 @@ class SampleNth<T> extends Pump<T> implements BufferedIterator<T> {
       return;
     }
     this.#skip = this.#n - 1;
-    if (this.offer(item)) return;
-    this.#held = item;
-    this.#hasHeld = true;
+    if (!this.offer(item)) this.#held.put(item);
   }
 
   protected sourceEnded(): void {
     this.end();
-  }
-
-  protected override stop(): void {
-    this.#held = undefined;
-    this.#hasHeld = false;
   }
 }

@@ -3,6 +3,7 @@
  * @module
  */
 import { Pump } from "./_internal/pump.ts";
+import { Slot } from "./_internal/slot.ts";
 import {
   assertOptionalBoolean,
   assertOptionalFunction,
@@ -103,8 +104,7 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
   /** Nothing passes before this time (`performance.now()`); the open interval ends here. */
   #openUntil = -Infinity;
   /** The one item waiting to pass: a trailing item, or one the consumer has not asked for yet. */
-  #held: T | undefined;
-  #hasHeld = false;
+  readonly #held = new Slot<T>();
   /** Armed only while the consumer waits for `#held` and its interval is open. */
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The source ended (no `error`) or failed; applied once `#held` has passed. */
@@ -118,7 +118,7 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
   }
 
   get held(): number {
-    return Number(this.#hasHeld);
+    return Number(this.#held.full);
   }
 
   protected room(): boolean {
@@ -126,7 +126,7 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
   }
 
   protected take(): IteratorResult<T> | undefined {
-    if (!this.#hasHeld) return undefined;
+    if (!this.#held.full) return undefined;
     const now = performance.now();
     if (now < this.#openUntil) return undefined;
     return { value: this.#release(now), done: false };
@@ -143,20 +143,20 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
     if (now < this.#openUntil) {
       // An interval is open: the latest item waits for its end, or is dropped.
       if (!this.#trailing) return this.drop(item);
-      this.#hold(item);
+      this.keepLatest(this.#held, item);
       this.#arm();
       return;
     }
     // No interval is open. A held item is due already: the newer one replaces it.
-    if (this.#hasHeld) return this.#hold(item);
+    if (this.#held.full) return this.keepLatest(this.#held, item);
     if (!this.#leading) {
       this.#openUntil = now + this.#intervalMs;
-      this.#hold(item);
+      this.#held.put(item);
       this.#arm();
       return;
     }
     if (this.offer(item)) this.#openUntil = now + this.#intervalMs;
-    else this.#hold(item);
+    else this.#held.put(item);
   }
 
   protected sourceEnded(): void {
@@ -172,36 +172,24 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
   protected override stop(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#held = undefined;
-    this.#hasHeld = false;
-  }
-
-  #hold(item: T): void {
-    const replaced = this.#hasHeld;
-    const old = this.#held as T;
-    this.#held = item;
-    this.#hasHeld = true;
-    if (replaced) this.drop(old);
   }
 
   /** Hands the held item over and opens its interval. */
   #release(now: number): T {
-    const item = this.#held as T;
-    this.#held = undefined;
-    this.#hasHeld = false;
+    const item = this.#held.take();
     this.#openUntil = now + this.#intervalMs;
     return item;
   }
 
   #arm(): void {
-    if (this.#timer !== undefined || !this.#hasHeld || !this.waiting) return;
+    if (this.#timer !== undefined || !this.#held.full || !this.waiting) return;
     const left = this.#openUntil - performance.now();
     if (left > 0) this.#timer = setTimeout(this.#fire, left);
   }
 
   #fire = (): void => {
     this.#timer = undefined;
-    if (!this.#hasHeld || !this.waiting) return;
+    if (!this.#held.full || !this.waiting) return;
     const now = performance.now();
     // A timer may fire a fraction of a millisecond early: wait out the rest.
     if (now < this.#openUntil) return this.#arm();
@@ -212,7 +200,7 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
   /** Ends (or fails) the iteration once the source is done and nothing is left to pass. */
   #settleFinish(): void {
     const finish = this.#finish;
-    if (finish === undefined || this.#hasHeld) return;
+    if (finish === undefined || this.#held.full) return;
     if (finish.failed) this.fail(finish.error);
     else this.end();
   }

@@ -3,6 +3,7 @@
  * @module
  */
 import { Pump } from "./_internal/pump.ts";
+import { Slot } from "./_internal/slot.ts";
 import { assertOptions, assertPositiveTime, assertSignal, assertSource } from "./_internal/validate.ts";
 import { TimeoutError } from "./errors.ts";
 import type { SluiceIterator, Source } from "./types.ts";
@@ -78,8 +79,7 @@ class Timeout<T> extends Pump<T> {
    */
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** An item nobody was waiting for; stays empty since reads start only while a consumer waits. */
-  #held: T | undefined;
-  #hasHeld = false;
+  readonly #held = new Slot<T>();
 
   constructor(source: Source<T>, ms: number, options: TimeoutOptions) {
     super(source, { signal: options.signal });
@@ -87,7 +87,7 @@ class Timeout<T> extends Pump<T> {
   }
 
   protected room(): boolean {
-    return this.waiting && !this.#hasHeld;
+    return this.waiting && !this.#held.full;
   }
 
   protected override demand(): void {
@@ -96,18 +96,11 @@ class Timeout<T> extends Pump<T> {
   }
 
   protected take(): IteratorResult<T> | undefined {
-    if (!this.#hasHeld) return undefined;
-    const value = this.#held as T;
-    this.#held = undefined;
-    this.#hasHeld = false;
-    return { value, done: false };
+    return this.#held.result();
   }
 
   protected received(item: T): void {
-    if (!this.offer(item)) {
-      this.#held = item;
-      this.#hasHeld = true;
-    }
+    if (!this.offer(item)) this.#held.put(item);
     // The next waiting call, if any, gets its own `ms` from now; with nobody waiting, no timer runs.
     if (this.waiting) this.#startWait();
     else this.#stopWait();
@@ -119,8 +112,6 @@ class Timeout<T> extends Pump<T> {
 
   protected override stop(): void {
     this.#stopWait();
-    this.#held = undefined;
-    this.#hasHeld = false;
   }
 
   #stopWait(): void {

@@ -9,6 +9,7 @@
  * `cleanup()` (stop timers, close the source). It feeds results with
  * `offer()`, `end()` and `fail()`.
  */
+import type { Slot } from "./slot.ts";
 import { Waiters } from "./waiters.ts";
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -164,6 +165,17 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     } catch (error) {
       this.fail(error);
     }
+  }
+
+  /** Holds `item` in `slot`, dropping the item it replaces: keep-the-latest, for the drop strategies. */
+  protected keepLatest(slot: Slot<T>, item: T): void {
+    if (slot.full) this.drop(slot.take());
+    slot.put(item);
+  }
+
+  /** Hands `item` to a waiting `next()`, or else keeps it in `slot` as the latest. */
+  protected offerLatest(slot: Slot<T>, item: T): void {
+    if (!this.offer(item)) this.keepLatest(slot, item);
   }
 
   /** No more items will come; the consumer gets what is held, then done. */
