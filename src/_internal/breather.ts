@@ -4,18 +4,12 @@
  * or I/O a turn. A `Breather` notices when a loop has run for a few
  * milliseconds and pauses it for one macrotask.
  */
+import { schedule, unschedule } from "./macrotask.ts";
 
 /** How long a drain loop may run before it pauses for one macrotask. */
 const SLICE_MS = 4;
 /** Checking the clock costs more than counting, so it is read only every few items. */
 const CHECK_EVERY = 32;
-
-const schedule: (callback: () => void) => unknown = typeof setImmediate === "function"
-  ? (callback) => setImmediate(callback)
-  : (callback) => setTimeout(callback, 0);
-const cancel: (handle: unknown) => void = typeof clearImmediate === "function"
-  ? (handle) => clearImmediate(handle as ReturnType<typeof setImmediate>)
-  : (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>);
 
 export class Breather {
   #count = 0;
@@ -50,7 +44,7 @@ export class Breather {
 
   /** Drops a pending pause, so nothing is left scheduled. */
   cancel(): void {
-    if (this.#handle !== undefined) cancel(this.#handle);
+    if (this.#handle !== undefined) unschedule(this.#handle);
     this.#handle = undefined;
   }
 }
