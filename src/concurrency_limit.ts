@@ -2,6 +2,7 @@
  * `concurrencyLimit`: map items through an async function, at most `limit` at a time.
  * @module
  */
+import { type CallState, FULFILLED, isThenable, type Mapper, PENDING, REJECTED } from "./_internal/calls.ts";
 import { Pump } from "./_internal/pump.ts";
 import { Queue } from "./_internal/queue.ts";
 import {
@@ -77,15 +78,10 @@ export function concurrencyLimit<T, R>(
     : new Ordered(source, limit, fn, options.signal);
 }
 
-type Mapper<T, R> = (item: T, index: number) => R | PromiseLike<R>;
-
-const PENDING = 0;
-const FULFILLED = 1;
-const REJECTED = 2;
 
 /** One item's call, in input order. */
 interface Slot<R> {
-  state: typeof PENDING | typeof FULFILLED | typeof REJECTED;
+  state: CallState;
   /** The result, or the error when rejected. */
   value: R | unknown;
 }
@@ -258,9 +254,4 @@ class Unordered<T, R> extends Mapping<T, R> {
     if (this.#sourceFailure !== undefined) this.fail(this.#sourceFailure.error);
     else this.end();
   }
-}
-
-function isThenable<R>(value: R | PromiseLike<R>): value is PromiseLike<R> {
-  return value !== null && (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<R>).then === "function";
 }

@@ -215,4 +215,22 @@ test("rateLimit() validates its options at the call", () => {
   rateLimit([], { limit: 1, intervalMs: 10, burst: 0 });
 });
 
+test("rateLimit() paces a sync source (an array) as it paces an async one", async () => {
+  const clock = fakeClock();
+  try {
+    const it = rateLimit([1, 2, 3, 4], { limit: 2, intervalMs: 100 });
+    const seen: [number, number][] = [];
+    const done = (async () => {
+      for await (const item of it) seen.push([item, clock.now]);
+    })();
+    await clock.tickAsync(200);
+    await done;
+    assert.equal(seen.map(([item]) => item), [1, 2, 3, 4]);
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i][1] - seen[i - 1][1] >= 50, `items ${i - 1} and ${i} 50 ms apart`);
+    assert.is(clock.countTimers(), 0);
+  } finally {
+    clock.uninstall();
+  }
+});
+
 test.run();

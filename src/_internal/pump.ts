@@ -131,13 +131,17 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   };
 
 
-  /** Reads a sync source in a plain loop while there is room: no promise per item. */
+  /**
+   * Reads a sync source in a plain loop while there is room: no promise per item.
+   * `pull()` asked `room()` for the first read; `room()` may take a token (rateLimit),
+   * so it is asked exactly once per read.
+   */
   #pullSync(iterator: Iterator<In>): void {
     const p = this.#p;
     const breather = p.breather;
     p.looping = true;
     try {
-      while (!p.sourceDone && !p.outlet.closed && this.room()) {
+      do {
         if (breather !== undefined) {
           if (breather.paused) return;
           if (breather.due()) return breather.pause(this.pull);
@@ -156,12 +160,11 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
           return this.sourceEnded();
         }
         this.received(result.value);
-      }
+      } while (!p.sourceDone && !p.outlet.closed && this.room());
     } finally {
       p.looping = false;
     }
   }
-
 
   #startRead(): void {
     const read = this.#p.upstream.next();
