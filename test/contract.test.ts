@@ -652,6 +652,38 @@ for (const row of rows) {
     assert.is(returned, "returned", "return() came back without waiting for the source");
   });
 
+  test("reads a sync iterable (an array, a generator) as it reads an async one", async () => {
+    const expect = (items: number[]) => {
+      if (row.lossless) assert.equal(items, SOURCE);
+      else assert.ok(items.length > 0 && isSubsequence(items, SOURCE), `${items} is a subsequence of the source`);
+    };
+    const fromArray: number[] = [];
+    const read = (async () => {
+      for await (const item of row.make([...SOURCE])) fromArray.push(...carried(row, item));
+      return "read";
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stuck = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("stuck"), 3000)));
+    assert.is(await Promise.race([read, stuck]), "read", "an array source was read to its end");
+    clearTimeout(timer);
+    expect(fromArray);
+    let closed = 0;
+    function* generator() {
+      try {
+        yield* SOURCE;
+        yield* [100, 101, 102];
+      } finally {
+        closed++;
+      }
+    }
+    const fromGenerator: number[] = [];
+    for await (const item of row.make(generator())) {
+      fromGenerator.push(...carried(row, item));
+      break;
+    }
+    assert.is(closed, 1, "break closes a sync generator too");
+  });
+
   test("a source error reaches the consumer as the same object, after the items before it", async () => {
     const error = new Error("source failed");
     const source = instrumented(SOURCE, { error });
