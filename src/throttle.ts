@@ -184,7 +184,9 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
   #arm(): void {
     if (this.#timer !== undefined || !this.#held.full || !this.waiting) return;
     const left = this.#openUntil - performance.now();
+    // The interval may have closed since the caller looked: then release now, or nothing would.
     if (left > 0) this.#timer = setTimeout(this.#fire, left);
+    else this.#fire();
   }
 
   #fire = (): void => {
