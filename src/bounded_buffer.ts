@@ -105,7 +105,7 @@ class BoundedBuffer<T> extends Pump<T> implements BufferedIterator<T> {
    * it settle with what the source yields.
    */
   override next(): Promise<IteratorResult<T>> {
-    if (this.#handsOver && this.#items.size === 0 && this.started && !this.waiting && !this.ended) {
+    if (this.#handsOver && this.#items.size === 0) {
       const read = this.claimRead();
       if (read !== undefined) return read;
     }

@@ -8,7 +8,7 @@
  * milliseconds so an in-memory source cannot starve timers and I/O.
  */
 import { Breather } from "./breather.ts";
-import { Outlet } from "./outlet.ts";
+import { Outlet, type OutletState } from "./outlet.ts";
 import { Upstream } from "./upstream.ts";
 import type { Source } from "../types.ts";
 
@@ -26,7 +26,7 @@ class PumpState<In> {
   readonly upstream: Upstream<In>;
   readonly breather: Breather | undefined;
   /** The outlet's own state, read here directly: `closed` is checked on every pull. */
-  readonly outlet: { readonly closed: boolean };
+  readonly outlet: Readonly<OutletState<unknown>>;
   /** The source read in flight, if any: at most one at a time. */
   read: Promise<IteratorResult<In>> | undefined = undefined;
   /** The read in flight was handed to the consumer as it is (see `claimRead()`). */
@@ -37,7 +37,7 @@ class PumpState<In> {
   looping = false;
   sourceDone = false;
 
-  constructor(upstream: Upstream<In>, breather: Breather | undefined, outlet: { readonly closed: boolean }) {
+  constructor(upstream: Upstream<In>, breather: Breather | undefined, outlet: Readonly<OutletState<unknown>>) {
     this.upstream = upstream;
     this.breather = breather;
     this.outlet = outlet;
@@ -49,7 +49,11 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
 
   constructor(source: Source<In>, options: PumpOptions<In>) {
     super(options.signal, options.onDrop as ((item: Out) => void) | undefined);
-    this.#p = new PumpState(new Upstream(source), options.drains ? new Breather() : undefined, this.outletState());
+    this.#p = new PumpState(
+      new Upstream(source),
+      options.drains ? new Breather() : undefined,
+      this.outletState() as Readonly<OutletState<unknown>>,
+    );
   }
 
   /** True while another read may start now. */
@@ -104,11 +108,17 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
    * only keeps its books. Returns undefined when the read is not there to hand over.
    */
   protected claimRead(): Promise<IteratorResult<In>> | undefined {
-    if (this.#p.claimed || this.#p.sourceDone || this.closed || this.#p.sync !== false) return undefined;
-    if (this.#p.read === undefined) this.#startRead();
-    this.#p.claimed = true;
-    return this.#p.read;
+    const p = this.#p;
+    const outlet = p.outlet;
+    // Only between reads of an async source, once reading began, with nobody waiting and nothing ended.
+    if (p.claimed || p.sourceDone || p.sync !== false || !outlet.started || outlet.ended || outlet.waiters.size > 0) {
+      return undefined;
+    }
+    if (p.read === undefined) this.#startRead();
+    p.claimed = true;
+    return p.read;
   }
+
 
   /** Starts a read if none is in flight and there is room. */
   protected pull = (): void => {
