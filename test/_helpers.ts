@@ -111,6 +111,19 @@ export function instrumented<T = number>(items: readonly T[] = [], options: Sour
 
 export type Clock = ReturnType<typeof FakeTimers.install>;
 
+/** Advances the fake clock to `ms` after it was installed. */
+export async function at(clock: Clock, ms: number): Promise<void> {
+  await clock.tickAsync(ms - clock.now);
+}
+
+/** Resolves to whether `promise` has settled, after letting reactions run. */
+export async function isSettled(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  promise.then(() => (settled = true), () => (settled = true));
+  await settle();
+  return settled;
+}
+
 /** Installs a fake clock for timers and `performance.now()`; call `clock.uninstall()` when done. */
 export function fakeClock(): Clock {
   return FakeTimers.install({

@@ -1,21 +1,20 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { batch } from "../mod.ts";
-import { type Clock, collect, fakeClock, hasNext, instrumented, manualSource, noNext, settle } from "./_helpers.ts";
+import {
+  at,
+  type Clock,
+  collect,
+  fakeClock,
+  hasNext,
+  instrumented,
+  isSettled,
+  manualSource,
+  noNext,
+  settle,
+} from "./_helpers.ts";
 
 const test = suite("batch");
-
-async function at(clock: Clock, ms: number): Promise<void> {
-  await clock.tickAsync(ms - clock.now);
-}
-
-/** Resolves to whether `promise` has settled, after letting reactions run. */
-async function isSettled(promise: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  promise.then(() => (settled = true), () => (settled = true));
-  await settle();
-  return settled;
-}
 
 test("batch() groups items by size and flushes the last partial batch", async () => {
   assert.equal(await collect(batch([1, 2, 3, 4, 5, 6, 7], { size: 3 })), [[1, 2, 3], [4, 5, 6], [7]]);

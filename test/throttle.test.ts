@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { throttle } from "../mod.ts";
-import { type Clock, fakeClock, instrumented, manualSource, noNext, settle } from "./_helpers.ts";
+import { at, type Clock, fakeClock, instrumented, manualSource, noNext, settle } from "./_helpers.ts";
 
 const test = suite("throttle");
 
@@ -17,10 +17,6 @@ function consume<T>(it: AsyncIterable<T>, clock: Clock) {
     }
   })();
   return { log, result };
-}
-
-async function at(clock: Clock, ms: number): Promise<void> {
-  await clock.tickAsync(ms - clock.now);
 }
 
 test("throttle() passes the first item at once and the latest of the interval at its end", async () => {

@@ -2,10 +2,12 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { timeout, TimeoutError } from "../mod.ts";
 import {
+  at,
   type Clock,
   collect,
   fakeClock,
   instrumented,
+  isSettled,
   manualSource,
   noNext,
   rejection,
@@ -14,18 +16,6 @@ import {
 } from "./_helpers.ts";
 
 const test = suite("timeout");
-
-async function at(clock: Clock, ms: number): Promise<void> {
-  await clock.tickAsync(ms - clock.now);
-}
-
-/** Resolves to whether `promise` has settled, after letting reactions run. */
-async function isSettled(promise: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  promise.then(() => (settled = true), () => (settled = true));
-  await settle();
-  return settled;
-}
 
 test("timeout() passes items that come in time", async () => {
   assert.equal(await collect(timeout([1, 2, 3], 100)), [1, 2, 3]);
