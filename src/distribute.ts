@@ -190,12 +190,7 @@ class Hub<T> {
   #close(): Promise<void> {
     const reading = this.#reading;
     this.#stop();
-    const closing = this.#upstream.close();
-    if (!reading) return closing;
-    // An async generator runs return() only after its pending next() settles, which may be
-    // never: the consumer does not wait for that, and a late failure of return() is ignored.
-    closing.catch(ignore);
-    return Promise.resolve();
+    return this.#upstream.close(reading);
   }
 }
 

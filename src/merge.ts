@@ -123,18 +123,8 @@ class Merge<T> extends Outlet<T> implements SluiceIterator<T> {
       this.#values.fill(undefined);
       this.#ready.clear();
     }
-    const closing: Promise<void>[] = [];
-    for (let i = 0; i < this.#upstreams.length; i++) {
-      const closed = this.#upstreams[i].close();
-      if (this.#reading[i]) {
-        // An async generator runs return() only after its pending next() settles, which may be
-        // never: the consumer does not wait for that, and a late failure of return() is ignored.
-        closed.catch(ignore);
-      } else {
-        closing.push(closed);
-      }
-    }
-    return closing.length === 0 ? Promise.resolve() : Promise.all(closing).then(ignore);
+    // A source with a read in flight is not waited for (see Upstream.close).
+    return Promise.all(this.#upstreams.map((upstream, i) => upstream.close(this.#reading[i]))).then(ignore);
   }
 
   #received(index: number, result: IteratorResult<T>): void {

@@ -383,12 +383,10 @@ class Meter<T> implements SluiceIterator<T> {
 
   /** Closes the source once; a failure of its return() is kept for `return()` to throw. */
   #closeSource(): void {
-    const closing = this.#upstream.close().then(noop, (error) => {
+    // A read in flight is not waited for (see Upstream.close).
+    this.#closing = this.#upstream.close(this.#reading).then(noop, (error) => {
       this.#closeFailure = { error };
     });
-    // An async generator runs return() only after its pending next() settles, which may be
-    // never (a socket that stays quiet): nobody waits for that.
-    this.#closing = this.#reading ? Promise.resolve() : closing;
   }
 
   /**

@@ -12,8 +12,6 @@ import { Outlet, type OutletState } from "./outlet.ts";
 import { Upstream } from "./upstream.ts";
 import type { Source } from "../types.ts";
 
-function ignore(): void {}
-
 export interface PumpOptions<In> {
   signal?: AbortSignal | undefined;
   onDrop?: ((item: In) => void) | undefined;
@@ -91,13 +89,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     this.#p.sourceDone = true;
     this.#p.breather?.cancel();
     this.stop();
-    const closing = this.#p.upstream.close();
-    if (this.#p.read === undefined) return closing;
-    // An async generator runs return() only after its pending next() settles, which may be
-    // never (a socket that stays quiet): the consumer does not wait for that, and a late
-    // failure of return() is ignored rather than left unhandled.
-    closing.catch(ignore);
-    return Promise.resolve();
+    return this.#p.upstream.close(this.#p.read !== undefined);
   }
 
   /**

@@ -51,19 +51,30 @@ export class Upstream<T> {
     this.#finished = true;
   }
 
-  /** Calls the source's `return()` once, if it was opened and has not finished. */
-  close(): Promise<void> {
+  /**
+   * Calls the source's `return()` once, if it was opened and has not finished.
+   *
+   * With `readInFlight`, the returned promise does not wait for it: an async
+   * generator runs `return()` only after its pending `next()` settles, which
+   * may be never (a socket that stays quiet), so nobody waits for that, and a
+   * late failure of `return()` is ignored rather than left unhandled.
+   */
+  close(readInFlight = false): Promise<void> {
     const iterator = this.#iterator;
     if (iterator === undefined || this.#finished) {
       this.#finished = true;
       return CLOSED;
     }
     this.#finished = true;
+    let closing: Promise<void>;
     try {
-      return Promise.resolve(iterator.return?.()).then(noop);
+      closing = Promise.resolve(iterator.return?.()).then(noop);
     } catch (error) {
-      return Promise.reject(error);
+      closing = Promise.reject(error);
     }
+    if (!readInFlight) return closing;
+    closing.catch(noop);
+    return CLOSED;
   }
 
   #open(): AsyncIterator<T> {
