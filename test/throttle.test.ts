@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { throttle } from "../mod.ts";
-import { at, type Clock, fakeClock, instrumented, manualSource, noNext, settle } from "./_helpers.ts";
+import { at, type Clock, fakeClock, instrumented, isSettled, manualSource, noNext, settle } from "./_helpers.ts";
 
 const test = suite("throttle");
 
@@ -246,6 +246,35 @@ test("throttle() fails with the error onDrop throws", async () => {
   }
   assert.is(caught, error);
   await noNext(it);
+});
+
+test("throttle() delivers even when the interval closes between two reads of the clock", async () => {
+  const clock = fakeClock();
+  const fakeNow = performance.now;
+  try {
+    const source = manualSource();
+    const it = throttle(source, 100);
+    const first = it.next();
+    source.push(1);
+    assert.equal(await first, { value: 1, done: false });
+    await at(clock, 10);
+    source.push(2); // held for the trailing edge; the consumer is not asking yet
+    await settle();
+    await at(clock, 99);
+    // The consumer asks just as the interval ends: take() still sees it open, arming the timer no longer does.
+    const readings = [99.99];
+    performance.now = () => readings.shift() ?? 100.01;
+    const second = it.next();
+    await settle();
+    performance.now = fakeNow;
+    await clock.tickAsync(5);
+    assert.ok(await isSettled(second), "the held item was not left without a timer");
+    assert.equal(await second, { value: 2, done: false });
+    await it.return();
+  } finally {
+    performance.now = fakeNow;
+    clock.uninstall();
+  }
 });
 
 test("throttle() validates its options", () => {
