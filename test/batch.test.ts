@@ -11,6 +11,7 @@ import {
   isSettled,
   manualSource,
   noNext,
+  rejection,
   settle,
 } from "./_helpers.ts";
 
@@ -141,13 +142,7 @@ test("batch() delivers the partial batch before the source's error", async () =>
   const it = batch(instrumented([1, 2, 3], { error }), { size: 2, ms: 1000 });
   await hasNext(it, [1, 2]);
   await hasNext(it, [3]);
-  let caught: unknown;
-  try {
-    await it.next();
-  } catch (thrown) {
-    caught = thrown;
-  }
-  assert.is(caught, error);
+  assert.is(await rejection(it.next()), error);
   await noNext(it);
 });
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { boundedBuffer, type FlowStats, meter } from "../mod.ts";
-import { type Clock, collect, fakeClock, instrumented, manualSource, settle } from "./_helpers.ts";
+import { type Clock, collect, fakeClock, instrumented, manualSource, rejection, settle } from "./_helpers.ts";
 
 const test = suite("meter");
 
@@ -237,13 +237,7 @@ test("meter() makes a final report exactly once however the iteration ends", wit
   // The source fails.
   const onError: FlowStats[] = [];
   const error = new Error("boom");
-  let caught: unknown;
-  try {
-    await collect(meter(instrumented([1, 2], { error }), { report: (s) => onError.push(s) }));
-  } catch (thrown) {
-    caught = thrown;
-  }
-  assert.is(caught, error);
+  assert.is(await rejection(collect(meter(instrumented([1, 2], { error }), { report: (s) => onError.push(s) }))), error);
   assert.is(finals(onError), 1);
   assert.is(onError.at(-1)!.totalItems, 2);
 

@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { sampleNth } from "../mod.ts";
-import { collect, hasNext, instrumented, noNext, settle } from "./_helpers.ts";
+import { collect, hasNext, instrumented, noNext, rejection, settle } from "./_helpers.ts";
 
 const test = suite("sampleNth");
 
@@ -49,13 +49,7 @@ test("sampleNth() delivers a source error in the middle of a skip", async () => 
   const it = sampleNth(instrumented([0, 1, 2], { error }), 2);
   await hasNext(it, 0);
   await hasNext(it, 2);
-  let caught: unknown;
-  try {
-    await it.next();
-  } catch (thrown) {
-    caught = thrown;
-  }
-  assert.is(caught, error);
+  assert.is(await rejection(it.next()), error);
   await noNext(it);
 });
 

@@ -1,7 +1,17 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { throttle } from "../mod.ts";
-import { at, type Clock, fakeClock, instrumented, isSettled, manualSource, noNext, settle } from "./_helpers.ts";
+import {
+  at,
+  type Clock,
+  fakeClock,
+  instrumented,
+  isSettled,
+  manualSource,
+  noNext,
+  rejection,
+  settle,
+} from "./_helpers.ts";
 
 const test = suite("throttle");
 
@@ -238,13 +248,7 @@ test("throttle() fails with the error onDrop throws", async () => {
     },
   });
   assert.equal(await it.next(), { value: 1, done: false });
-  let caught: unknown;
-  try {
-    await it.next();
-  } catch (thrown) {
-    caught = thrown;
-  }
-  assert.is(caught, error);
+  assert.is(await rejection(it.next()), error);
   await noNext(it);
 });
 
