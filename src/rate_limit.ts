@@ -5,12 +5,12 @@
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
 import {
+  assertNonNegativeInteger,
   assertOptions,
   assertPositiveInteger,
   assertPositiveTime,
   assertSignal,
   assertSource,
-  describe,
 } from "./_internal/validate.ts";
 import type { SluiceIterator, Source } from "./types.ts";
 
@@ -78,10 +78,7 @@ export function rateLimit<T>(source: Source<T>, options: RateLimitOptions): Slui
   assertOptions(options, call);
   assertPositiveInteger(options.limit, call, "limit");
   assertPositiveTime(options.intervalMs, call, "intervalMs");
-  const burst = options.burst;
-  if (burst !== undefined && (typeof burst !== "number" || !Number.isInteger(burst) || burst < 0)) {
-    throw new RangeError(`${call}: 'burst' must be a non-negative integer, received ${describe(burst)}`);
-  }
+  if (options.burst !== undefined) assertNonNegativeInteger(options.burst, call, "burst");
   assertSignal(options.signal, call);
   return new RateLimit(source, options);
 }

@@ -3,7 +3,7 @@
  * @module
  */
 import { Upstream } from "./_internal/upstream.ts";
-import { assertOptions, assertSource, describe } from "./_internal/validate.ts";
+import { assertNonNegativeInteger, assertOptions, assertSource } from "./_internal/validate.ts";
 import type { Source } from "./types.ts";
 
 /** Options for {@linkcode toReadableStream}. */
@@ -76,11 +76,7 @@ export function toReadableStream<T>(source: Source<T>, options: ToReadableStream
   assertSource(source, call);
   assertOptions(options, call);
   const highWaterMark = options.highWaterMark ?? 0;
-  if (typeof highWaterMark !== "number" || !Number.isInteger(highWaterMark) || highWaterMark < 0) {
-    throw new RangeError(
-      `${call}: 'highWaterMark' must be a non-negative integer, received ${describe(options.highWaterMark)}`,
-    );
-  }
+  assertNonNegativeInteger(highWaterMark, call, "highWaterMark");
   const upstream = new Upstream(source);
   return new ReadableStream<T>({
     pull(controller): Promise<void> {

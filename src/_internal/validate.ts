@@ -33,6 +33,12 @@ export function assertPositiveInteger(value: unknown, call: string, param: strin
   }
 }
 
+export function assertNonNegativeInteger(value: unknown, call: string, param: string): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw new RangeError(`${call}: '${param}' must be a non-negative integer, received ${describe(value)}`);
+  }
+}
+
 export function assertPositiveTime(value: unknown, call: string, param: string): void {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
     throw new RangeError(`${call}: '${param}' must be a positive finite number, received ${describe(value)}`);
