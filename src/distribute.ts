@@ -2,6 +2,7 @@
  * `distribute`: share one source among several consumers, each item to whichever asks first.
  * @module
  */
+import { noop } from "./_internal/noop.ts";
 import { Outlet } from "./_internal/outlet.ts";
 import { Queue } from "./_internal/queue.ts";
 import { Upstream } from "./_internal/upstream.ts";
@@ -78,8 +79,6 @@ export function distribute<T>(
   hub.consumers = outlets;
   return outlets;
 }
-
-function ignore(): void {}
 
 /** The shared source: one read at a time, answering requests in order. */
 class Hub<T> {
@@ -173,7 +172,7 @@ class Hub<T> {
 
   #onAbort = (): void => {
     // Consumers that are iterating got the abort themselves; the rest see it at their next call.
-    this.#close().catch(ignore);
+    this.#close().catch(noop);
   };
 
   /** No more reads; drop the requests and the abort listener. */

@@ -2,6 +2,7 @@
  * `limiter`: run async functions with limited concurrency; a drop-in for p-limit.
  * @module
  */
+import { noop } from "./_internal/noop.ts";
 import { Queue } from "./_internal/queue.ts";
 import { assertOptionalBoolean, describe } from "./_internal/validate.ts";
 import { OverflowError } from "./errors.ts";
@@ -152,8 +153,8 @@ class Call {
 }
 
 // A promise executor that needs no closure: the settle functions are read right after `new Promise`.
-let capturedResolve: (value: unknown) => void = ignore;
-let capturedReject: (reason: unknown) => void = ignore;
+let capturedResolve: (value: unknown) => void = noop;
+let capturedReject: (reason: unknown) => void = noop;
 function capture(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
   capturedResolve = resolve;
   capturedReject = reject;
@@ -164,8 +165,6 @@ let returned: unknown;
 function resolveReturned(resolve: (value: unknown) => void): void {
   resolve(returned);
 }
-
-function ignore(): void {}
 
 function makeLimit(initialConcurrency: number, rejectOnClear: boolean, maxPending: number): LimitFunction {
   let concurrency = initialConcurrency;
@@ -275,7 +274,7 @@ function makeLimit(initialConcurrency: number, rejectOnClear: boolean, maxPendin
           });
         } catch (error) {
           // The iterable threw: Promise.all never sees the calls already queued, so their rejections are handled here.
-          for (const promise of promises) promise.catch(ignore);
+          for (const promise of promises) promise.catch(noop);
           throw error;
         }
         return Promise.all(promises);

@@ -2,6 +2,7 @@
  * `merge`: read several sources as one, pulling each only when the consumer asks.
  * @module
  */
+import { noop } from "./_internal/noop.ts";
 import { Outlet } from "./_internal/outlet.ts";
 import { Queue } from "./_internal/queue.ts";
 import { Upstream } from "./_internal/upstream.ts";
@@ -54,8 +55,6 @@ export function merge<T>(...sources: Source<T>[]): SluiceIterator<T> {
   for (let i = 0; i < sources.length; i++) assertSource(sources[i], "merge", `sources[${i}]`);
   return new Merge(sources);
 }
-
-function ignore(): void {}
 
 class Merge<T> extends Outlet<T> implements SluiceIterator<T> {
   readonly #upstreams: Upstream<T>[];
@@ -124,7 +123,7 @@ class Merge<T> extends Outlet<T> implements SluiceIterator<T> {
       this.#ready.clear();
     }
     // A source with a read in flight is not waited for (see Upstream.close).
-    return Promise.all(this.#upstreams.map((upstream, i) => upstream.close(this.#reading[i]))).then(ignore);
+    return Promise.all(this.#upstreams.map((upstream, i) => upstream.close(this.#reading[i]))).then(noop);
   }
 
   #received(index: number, result: IteratorResult<T>): void {

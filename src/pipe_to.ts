@@ -3,6 +3,7 @@
  * `WritableStream`, as fast as the destination takes it and no faster.
  * @module
  */
+import { noop } from "./_internal/noop.ts";
 import { Upstream } from "./_internal/upstream.ts";
 import { assertOptions, assertSignal, assertSource, describe } from "./_internal/validate.ts";
 import type { Source } from "./types.ts";
@@ -149,8 +150,6 @@ function isNodeWritable(value: unknown): boolean {
     typeof candidate.destroy === "function" && typeof candidate.on === "function" &&
     typeof candidate.removeListener === "function";
 }
-
-function noop(): void {}
 
 /** The copy into a Node writable: one callback-driven loop, one listener of each kind. */
 class NodePipe<T> {

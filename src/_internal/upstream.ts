@@ -4,6 +4,7 @@
  * closes the source exactly once, and only if it is still open.
  */
 import type { Source } from "../types.ts";
+import { noop } from "./noop.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
 
@@ -88,8 +89,6 @@ export class Upstream<T> {
     return this.#iterator;
   }
 }
-
-function noop(): void {}
 
 /** The source itself if it is async; otherwise an async view of it, opened afresh on each iteration. */
 export function asAsyncIterable<T>(source: Source<T>): AsyncIterable<T> {

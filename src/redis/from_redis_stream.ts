@@ -3,6 +3,7 @@
  * pulling from Redis only when the loop asks for more.
  * @module
  */
+import { noop } from "../_internal/noop.ts";
 import { Outlet } from "../_internal/outlet.ts";
 import { Queue } from "../_internal/queue.ts";
 import { assertOptionalBoolean, assertOptions, assertPositiveInteger, assertSignal } from "../_internal/validate.ts";
@@ -121,8 +122,6 @@ export function fromRedisStream(client: RedisClientLike, options: FromRedisStrea
   assertSignal(options.signal, call);
   return new RedisStreamReader(client, options);
 }
-
-const noop = (): void => {};
 
 /**
  * Closes the read connection at once: a blocked XREADGROUP ends with it, and

@@ -3,14 +3,15 @@
  * back while a consumer group lags behind.
  * @module
  */
+import { noop } from "../_internal/noop.ts";
 import { Upstream } from "../_internal/upstream.ts";
-import { describe } from "../_internal/validate.ts";
 import {
   assertOptions,
   assertPositiveInteger,
   assertPositiveTime,
   assertSignal,
   assertSource,
+  describe,
 } from "../_internal/validate.ts";
 import type { Source } from "../types.ts";
 import { groupLag } from "./_lag.ts";
@@ -115,8 +116,6 @@ export function toRedisStream(
   assertSignal(options.signal, call);
   return write(source, client, options);
 }
-
-const noop = (): void => {};
 
 /** The one place a write waits: for the source, for Redis, or for time; an abort rejects it at once. */
 class Waiter {
