@@ -4,6 +4,7 @@
  */
 import { unrefTimer } from "./_internal/macrotask.ts";
 import { noop } from "./_internal/noop.ts";
+import { DONE } from "./_internal/outlet.ts";
 import { Stopwatch } from "./_internal/stopwatch.ts";
 import { Upstream } from "./_internal/upstream.ts";
 import { assertFunction, assertOptions, assertPositiveTime, assertSignal, assertSource } from "./_internal/validate.ts";
@@ -170,7 +171,6 @@ const FRESH = 0;
 const OPEN = 1;
 const CLOSED = 2;
 
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 /** The longest delay `setInterval` takes as given (about 24.8 days); longer ones would fire at once. */
 const MAX_INTERVAL_MS = 2 ** 31 - 1;
 

@@ -12,7 +12,8 @@
 import type { Slot } from "./slot.ts";
 import { Waiters } from "./waiters.ts";
 
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+/** The result of every `next()` after the end: one frozen object, shared. */
+export const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
  * The state of an outlet. It lives in an object of its own rather than in
