@@ -44,7 +44,8 @@ export async function simulate(contender: Contender, phases: readonly Phase[], s
     const adaptive = "adaptive" in contender
       ? adaptiveConcurrency(endlessItems(), call, { max: 200, ...contender.adaptive })
       : undefined;
-    const results = adaptive ?? concurrencyLimit(endlessItems(), (contender as { fixed: number }).fixed, call, { ordered: false });
+    const results = adaptive ??
+      concurrencyLimit(endlessItems(), (contender as { fixed: number }).fixed, call, { ordered: false });
     const samples: Sample[] = [];
     const start = clock.now;
     // Calls that complete while the run winds down are not counted.

@@ -212,8 +212,9 @@ export function collectGarbage(): boolean {
  * end (no idle waits), so on an idle machine both agree up to the work of the
  * engine's helper threads (parallel gc), which CPU time includes.
  */
-export const CLOCK: "cpu" | "wall" =
-  process.env.SLUICE_BENCH_CLOCK === "wall" || typeof process.cpuUsage !== "function" ? "wall" : "cpu";
+export const CLOCK: "cpu" | "wall" = process.env.SLUICE_BENCH_CLOCK === "wall" || typeof process.cpuUsage !== "function"
+  ? "wall"
+  : "cpu";
 
 /** `SLUICE_BENCH_GC=1`: force a gc before each timed pass (off by default, see `measureGroups`). */
 const FORCE_GC = process.env.SLUICE_BENCH_GC === "1";
@@ -356,7 +357,10 @@ export interface Ratios {
 export function ratios(group: GroupResult): Ratios {
   const best = (role: Role) =>
     group.cases.filter((c) => c.role === role && c.problem === undefined)
-      .reduce<CaseResult | undefined>((a, c) => (a === undefined || c.itemsPerSecond > a.itemsPerSecond ? c : a), undefined);
+      .reduce<CaseResult | undefined>(
+        (a, c) => (a === undefined || c.itemsPerSecond > a.itemsPerSecond ? c : a),
+        undefined,
+      );
   const sluice = group.cases.find((c) => c.role === "sluice");
   const bestPeer = best("peer");
   const floor = best("floor");
@@ -414,7 +418,9 @@ export function groupTable(group: GroupResult): string {
   );
   for (const target of group.targets ?? []) {
     const { ratio, holds } = checkTarget(group, target);
-    lines.push(`    target sluice/${target.against} >= ${target.min}×: ${formatRatio(ratio)} ${holds ? "holds" : "MISSED"}`);
+    lines.push(
+      `    target sluice/${target.against} >= ${target.min}×: ${formatRatio(ratio)} ${holds ? "holds" : "MISSED"}`,
+    );
   }
   return lines.join("\n");
 }

@@ -60,7 +60,9 @@ function throughputTable(groups: GroupResult[]): string[] {
     const peer = r.bestPeer ? `${formatRate(r.bestPeer.itemsPerSecond)} (${r.bestPeer.name})` : "—";
     lines.push(
       `| ${cell(group.title)} | **${r.sluice ? formatRate(r.sluice.itemsPerSecond) : "—"}** | ${cell(peer)} | ` +
-        `${r.floor ? formatRate(r.floor.itemsPerSecond) : "—"} | ${r.base ? formatRate(r.base.itemsPerSecond) : "—"} | ` +
+        `${r.floor ? formatRate(r.floor.itemsPerSecond) : "—"} | ${
+          r.base ? formatRate(r.base.itemsPerSecond) : "—"
+        } | ` +
         `${formatRatio(r.vsPeer)} | ${formatRatio(r.vsFloor)} |`,
     );
   }
@@ -82,7 +84,9 @@ function targetsTable(run: RunResults): string[] {
         const { ratio, holds } = checkTarget(same, target);
         return `${formatRatio(ratio)} ${holds ? "✓" : "✗"}`;
       });
-      lines.push(`| ${cell(group.title)}: sluice / ${againstLabel(target)} | ≥ ${target.min}× | ${cells.join(" | ")} |`);
+      lines.push(
+        `| ${cell(group.title)}: sluice / ${againstLabel(target)} | ≥ ${target.min}× | ${cells.join(" | ")} |`,
+      );
     }
   }
   return lines;
@@ -101,7 +105,9 @@ function depthTable(runtime: RuntimeResults): string[] {
     const ns = r.sluice ? (1e9 / r.sluice.itemsPerSecond).toFixed(0) : "—";
     lines.push(
       `| ${depth} | ${r.sluice ? formatRate(r.sluice.itemsPerSecond) : "—"} | ${ns} | ` +
-        `${r.bestPeer ? formatRate(r.bestPeer.itemsPerSecond) : "—"} | ${r.floor ? formatRate(r.floor.itemsPerSecond) : "—"} | ` +
+        `${r.bestPeer ? formatRate(r.bestPeer.itemsPerSecond) : "—"} | ${
+          r.floor ? formatRate(r.floor.itemsPerSecond) : "—"
+        } | ` +
         `${formatRatio(r.vsPeer)} | ${formatRatio(r.vsFloor)} |`,
     );
   }
@@ -114,7 +120,9 @@ function memoryTable(runtime: RuntimeResults): string[] {
   const names = [...new Set(runtime.memory.map((m) => m.strategy))];
   const label = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
   const lines = [
-    `| strategy | ${sizes.map((s) => `live, ${label(s)}`).join(" | ")} | ${sizes.map((s) => `peak, ${label(s)}`).join(" | ")} | ` +
+    `| strategy | ${sizes.map((s) => `live, ${label(s)}`).join(" | ")} | ${
+      sizes.map((s) => `peak, ${label(s)}`).join(" | ")
+    } | ` +
     `taken by the consumer, ${label(sizes.at(-1)!)} | time, ${label(sizes.at(-1)!)} |`,
     `| --- | ${sizes.map(() => "---:").join(" | ")} | ${sizes.map(() => "---:").join(" | ")} | ---: | ---: |`,
   ];
@@ -124,7 +132,9 @@ function memoryTable(runtime: RuntimeResults): string[] {
     lines.push(
       `| ${cell(name)} | ${rows.map((m) => (m ? mb(m.liveBytes) : "—")).join(" | ")} | ` +
         `${rows.map((m) => (m ? mb(m.peakBytes) : "—")).join(" | ")} | ` +
-        `${last ? `${last.consumed}${last.ended ? ` (${last.ended})` : ""}` : "—"} | ${last ? `${(last.ms / 1000).toFixed(1)} s` : "—"} |`,
+        `${last ? `${last.consumed}${last.ended ? ` (${last.ended})` : ""}` : "—"} | ${
+          last ? `${(last.ms / 1000).toFixed(1)} s` : "—"
+        } |`,
     );
   }
   return lines;
@@ -178,7 +188,11 @@ export function resultsMarkdown(run: RunResults): string {
     "`for await` loop of its own. One round runs every case of a group once, in a rotated order, each after a " +
     "short pause (no forced gc: it shrinks V8's young generation and slows the next pass); the figure is the median " +
     `of ${roundsRange(run)} rounds (a time budget per group), one process ` +
-    `per bench file and runtime. Passes are timed in ${clock === "cpu" ? "process CPU time (`process.cpuUsage()`), which does not count the time other processes hold the cores" : "wall-clock time"}. ` +
+    `per bench file and runtime. Passes are timed in ${
+      clock === "cpu"
+        ? "process CPU time (`process.cpuUsage()`), which does not count the time other processes hold the cores"
+        : "wall-clock time"
+    }. ` +
     "The machine is shared and has 2 cores: absolute rates move between runs, the " +
     "ratios much less. Peers that need seconds per pass run on fewer items (noted in the detail tables); the " +
     "rate is per item, so it compares all the same.",
@@ -266,7 +280,13 @@ export function chartSvg(run: RunResults): string {
     `font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="10" y="20" font-size="14" font-weight="600">sluice throughput, items per second (each row scaled to its fastest bar)</text>`,
-    `<text x="10" y="37" fill="#57606a">${escapeXml(`${run.date.slice(0, 10)}, commit ${run.commit}${run.dirty ? " (+ uncommitted src changes)" : ""}, ${run.machine}`)}</text>`,
+    `<text x="10" y="37" fill="#57606a">${
+      escapeXml(
+        `${run.date.slice(0, 10)}, commit ${run.commit}${
+          run.dirty ? " (+ uncommitted src changes)" : ""
+        }, ${run.machine}`,
+      )
+    }</text>`,
   ];
   const legend: [string, string][] = [
     ["sluice", COLORS.sluice],
@@ -282,14 +302,20 @@ export function chartSvg(run: RunResults): string {
   }
   run.runtimes.forEach((runtime, p) => {
     const x0 = labelWidth + p * panelWidth;
-    parts.push(`<text x="${x0}" y="${top - 6}" font-weight="600">${escapeXml(runtime.version.replace(/ \(.*\)$/, ""))}</text>`);
+    parts.push(
+      `<text x="${x0}" y="${top - 6}" font-weight="600">${escapeXml(runtime.version.replace(/ \(.*\)$/, ""))}</text>`,
+    );
     parts.push(`<line x1="${x0}" y1="${top}" x2="${x0}" y2="${height - 20}" stroke="#d0d7de"/>`);
   });
   groups.forEach((group, row) => {
     const y = top + row * rowHeight + 4;
     const title = group.title.length > 52 ? `${group.title.slice(0, 51)}…` : group.title;
     parts.push(`<text x="10" y="${y + barHeight * 2 + 5}">${escapeXml(title)}</text>`);
-    if (row > 0) parts.push(`<line x1="10" y1="${y - rowGap / 2 - 2}" x2="${width - 10}" y2="${y - rowGap / 2 - 2}" stroke="#eaeef2"/>`);
+    if (row > 0) {
+      parts.push(
+        `<line x1="10" y1="${y - rowGap / 2 - 2}" x2="${width - 10}" y2="${y - rowGap / 2 - 2}" stroke="#eaeef2"/>`,
+      );
+    }
     run.runtimes.forEach((runtime, p) => {
       const same = runtime.groups.find((g) => g.id === group.id);
       if (same === undefined) return;
@@ -311,7 +337,11 @@ export function chartSvg(run: RunResults): string {
         }
         const w = Math.max(1, (value / max) * span);
         parts.push(`<rect x="${x0}" y="${by}" width="${w.toFixed(1)}" height="${barHeight}" fill="${color}"/>`);
-        parts.push(`<text x="${(x0 + w + 3).toFixed(1)}" y="${by + barHeight - 1}" font-size="9" fill="#24292f">${formatRate(value).replace("/s", "")}</text>`);
+        parts.push(
+          `<text x="${(x0 + w + 3).toFixed(1)}" y="${by + barHeight - 1}" font-size="9" fill="#24292f">${
+            formatRate(value).replace("/s", "")
+          }</text>`,
+        );
       });
     });
   });

@@ -42,7 +42,9 @@ function table(title: string, outcomes: Outcome[]): string {
   const width = Math.max(...outcomes.map((o) => o.name.length));
   const lines = [
     title,
-    `  ${"".padEnd(width)}  ${"calls/s".padStart(8)}  ${"p50".padStart(7)}  ${"p99".padStart(7)}  settled limit per phase`,
+    `  ${"".padEnd(width)}  ${"calls/s".padStart(8)}  ${"p50".padStart(7)}  ${
+      "p99".padStart(7)
+    }  settled limit per phase`,
   ];
   for (const o of outcomes) {
     lines.push(

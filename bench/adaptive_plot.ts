@@ -83,15 +83,21 @@ async function main(): Promise<void> {
   }
   for (let t = 0; t <= totalMs; t += 1000) {
     parts.push(`<line x1="${x(t)}" y1="${y(0)}" x2="${x(t)}" y2="${y(0) + 4}" stroke="#888"/>`);
-    if (t % 2000 === 0) parts.push(`<text x="${x(t)}" y="${y(0) + 18}" text-anchor="middle" fill="#555">${t / 1000} s</text>`);
+    if (t % 2000 === 0) {
+      parts.push(`<text x="${x(t)}" y="${y(0) + 18}" text-anchor="middle" fill="#555">${t / 1000} s</text>`);
+    }
   }
   parts.push(
-    `<text x="14" y="${(TOP + HEIGHT - BOTTOM) / 2}" fill="#555" transform="rotate(-90 14 ${(TOP + HEIGHT - BOTTOM) / 2})" ` +
+    `<text x="14" y="${(TOP + HEIGHT - BOTTOM) / 2}" fill="#555" transform="rotate(-90 14 ${
+      (TOP + HEIGHT - BOTTOM) / 2
+    })" ` +
       `text-anchor="middle">concurrency limit</text>`,
   );
   // The capacity, then each run, clipped to the plot area.
   parts.push(
-    `<clipPath id="plot"><rect x="${LEFT}" y="${TOP - 2}" width="${WIDTH - LEFT - RIGHT}" height="${HEIGHT - TOP - BOTTOM + 2}"/></clipPath>`,
+    `<clipPath id="plot"><rect x="${LEFT}" y="${TOP - 2}" width="${WIDTH - LEFT - RIGHT}" height="${
+      HEIGHT - TOP - BOTTOM + 2
+    }"/></clipPath>`,
     `<g clip-path="url(#plot)">`,
   );
   const capacity = steps(runs[0].outcome.samples, (s) => s.capacity, x, y);
@@ -106,12 +112,20 @@ async function main(): Promise<void> {
   }
   parts.push("</g>");
   // Legend.
-  const legend = [{ label: "capacity", color: "#9a9a9a", width: 6, opacity: 0.35, dash: undefined as string | undefined }]
+  const legend = [{
+    label: "capacity",
+    color: "#9a9a9a",
+    width: 6,
+    opacity: 0.35,
+    dash: undefined as string | undefined,
+  }]
     .concat(runs.map((r) => ({ label: r.label, color: r.color, width: 1.5, opacity: 1, dash: r.dash })));
   let lx = LEFT;
   for (const item of legend) {
     parts.push(
-      `<line x1="${lx}" y1="${TOP - 8}" x2="${lx + 22}" y2="${TOP - 8}" stroke="${item.color}" stroke-width="${item.width}"` +
+      `<line x1="${lx}" y1="${TOP - 8}" x2="${lx + 22}" y2="${
+        TOP - 8
+      }" stroke="${item.color}" stroke-width="${item.width}"` +
         ` stroke-opacity="${item.opacity}"${item.dash ? ` stroke-dasharray="${item.dash}"` : ""}/>`,
       `<text x="${lx + 28}" y="${TOP - 4}" fill="#333">${item.label}</text>`,
     );

@@ -37,9 +37,19 @@ export default benchFile(import.meta, [
     title: `batch({ size: ${SIZE} }), async source`,
     items: N,
     cases: [
-      { name: `sluice batch({ size: ${SIZE} })`, role: "sluice", expect: N / SIZE, iterate: () => batch(numbers(N), { size: SIZE }) },
+      {
+        name: `sluice batch({ size: ${SIZE} })`,
+        role: "sluice",
+        expect: N / SIZE,
+        iterate: () => batch(numbers(N), { size: SIZE }),
+      },
       { name: `it-batch(${SIZE})`, role: "peer", expect: N / SIZE, iterate: () => itBatch(numbers(N), SIZE) },
-      { name: `streaming-iterables batch(${SIZE})`, role: "peer", expect: N / SIZE, iterate: () => siBatch(SIZE, numbers(N)) },
+      {
+        name: `streaming-iterables batch(${SIZE})`,
+        role: "peer",
+        expect: N / SIZE,
+        iterate: () => siBatch(SIZE, numbers(N)),
+      },
       {
         name: `ix buffer(${SIZE})`,
         role: "peer",

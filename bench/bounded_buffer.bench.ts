@@ -40,7 +40,8 @@ export default benchFile(import.meta, [
     id: "boundedBuffer/drop-oldest",
     title: "boundedBuffer(16, drop-oldest), async source",
     items: N,
-    note: "A draining mode: it reads as fast as the source yields, so with a fast consumer a few items may drop; no peer has a dropping buffer.",
+    note:
+      "A draining mode: it reads as fast as the source yields, so with a fast consumer a few items may drop; no peer has a dropping buffer.",
     cases: [
       {
         name: "sluice boundedBuffer(16, drop-oldest)",

@@ -87,8 +87,17 @@ export default benchFile(import.meta, [
     targets: [{ against: "peer", min: 1.5 }],
     cases: [
       { name: "sluice concurrencyLimit(8)", role: "sluice", iterate: () => concurrencyLimit(numbers(N), LIMIT, fn) },
-      { name: "p-map pMapIterable({concurrency: 8})", role: "peer", iterate: () => pMapIterable(numbers(N), fn, { concurrency: LIMIT }) },
-      { name: "streaming-iterables parallelMap(8)", role: "peer", items: N / 4, iterate: () => parallelMap(LIMIT, fn, numbers(N / 4)) },
+      {
+        name: "p-map pMapIterable({concurrency: 8})",
+        role: "peer",
+        iterate: () => pMapIterable(numbers(N), fn, { concurrency: LIMIT }),
+      },
+      {
+        name: "streaming-iterables parallelMap(8)",
+        role: "peer",
+        items: N / 4,
+        iterate: () => parallelMap(LIMIT, fn, numbers(N / 4)),
+      },
       {
         name: "it-parallel({concurrency: 8, ordered: true})",
         role: "peer",
@@ -132,8 +141,16 @@ export default benchFile(import.meta, [
     title: "concurrencyLimit(8), ordered, array source",
     items: N,
     cases: [
-      { name: "sluice concurrencyLimit(8)", role: "sluice", iterate: () => concurrencyLimit(numberArray(N), LIMIT, fn) },
-      { name: "p-map pMapIterable({concurrency: 8})", role: "peer", iterate: () => pMapIterable(numberArray(N), fn, { concurrency: LIMIT }) },
+      {
+        name: "sluice concurrencyLimit(8)",
+        role: "sluice",
+        iterate: () => concurrencyLimit(numberArray(N), LIMIT, fn),
+      },
+      {
+        name: "p-map pMapIterable({concurrency: 8})",
+        role: "peer",
+        iterate: () => pMapIterable(numberArray(N), fn, { concurrency: LIMIT }),
+      },
       {
         name: "streaming-iterables parallelMap(8)",
         role: "peer",

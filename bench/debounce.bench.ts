@@ -66,7 +66,12 @@ export default benchFile(import.meta, [
     settleMs: WAIT_MS + 5,
     targets: [{ against: "base", min: 0.5 }],
     cases: [
-      { name: `sluice debounce(${WAIT_MS})`, role: "sluice", expect: null, iterate: () => debounce(numbers(N), WAIT_MS) },
+      {
+        name: `sluice debounce(${WAIT_MS})`,
+        role: "sluice",
+        expect: null,
+        iterate: () => debounce(numbers(N), WAIT_MS),
+      },
       {
         name: `ix debounce(${WAIT_MS})`,
         role: "peer",
@@ -74,7 +79,12 @@ export default benchFile(import.meta, [
         items: N / 10,
         iterate: () => from(numbers(N / 10)).pipe(ixDebounce(WAIT_MS)),
       },
-      { name: "hand-written race with a timer", role: "floor", expect: null, iterate: () => debounceByHand(numbers(N), WAIT_MS) },
+      {
+        name: "hand-written race with a timer",
+        role: "floor",
+        expect: null,
+        iterate: () => debounceByHand(numbers(N), WAIT_MS),
+      },
       { name: "bare for await", role: "base", iterate: () => numbers(N) },
     ],
   },

@@ -69,9 +69,21 @@ const CAPACITY = 16;
 
 export const strategies: Strategy[] = [
   { name: "sluice boundedBuffer(16, wait)", bounded: true, build: (s) => boundedBuffer(s, CAPACITY) },
-  { name: "sluice boundedBuffer(16, drop-oldest)", bounded: true, build: (s) => boundedBuffer(s, CAPACITY, { overflow: "drop-oldest" }) },
-  { name: "sluice boundedBuffer(16, drop-newest)", bounded: true, build: (s) => boundedBuffer(s, CAPACITY, { overflow: "drop-newest" }) },
-  { name: "sluice boundedBuffer(16, error)", bounded: true, build: (s) => boundedBuffer(s, CAPACITY, { overflow: "error" }) },
+  {
+    name: "sluice boundedBuffer(16, drop-oldest)",
+    bounded: true,
+    build: (s) => boundedBuffer(s, CAPACITY, { overflow: "drop-oldest" }),
+  },
+  {
+    name: "sluice boundedBuffer(16, drop-newest)",
+    bounded: true,
+    build: (s) => boundedBuffer(s, CAPACITY, { overflow: "drop-newest" }),
+  },
+  {
+    name: "sluice boundedBuffer(16, error)",
+    bounded: true,
+    build: (s) => boundedBuffer(s, CAPACITY, { overflow: "error" }),
+  },
   { name: "sluice sampleEvery(10)", bounded: true, build: (s) => sampleEvery(s, 10) },
   {
     name: "sluice channel(16), await send()",
@@ -194,14 +206,20 @@ async function main(): Promise<void> {
       const result = await measureStrategy(strategy, items);
       results.push(result);
       console.log(
-        `  ${String(items).padStart(8)}  ${strategy.name.padEnd(44)} live +${formatBytes(result.liveBytes).padStart(9)}` +
+        `  ${String(items).padStart(8)}  ${strategy.name.padEnd(44)} live +${
+          formatBytes(result.liveBytes).padStart(9)
+        }` +
           `  peak +${formatBytes(result.peakBytes).padStart(9)}` +
           `  produced ${String(result.produced).padStart(8)}  consumed ${String(result.consumed).padStart(8)}` +
           `  ${String(result.ms).padStart(6)} ms${result.ended ? `  (${result.ended})` : ""}`,
       );
     }
   }
-  if (json) console.log(`@@sluice-memory ${JSON.stringify({ runtime: runtimeName(), version: runtimeVersion(), gc, results })}`);
+  if (json) {
+    console.log(
+      `@@sluice-memory ${JSON.stringify({ runtime: runtimeName(), version: runtimeVersion(), gc, results })}`,
+    );
+  }
 }
 
 if (isMain(import.meta)) await main();

@@ -20,7 +20,8 @@ const sources = (perSource = PER_SOURCE) => Array.from({ length: SOURCES }, () =
 async function* mergeByHand<T>(...inputs: AsyncIterable<T>[]): AsyncGenerator<T> {
   const iterators = inputs.map((input) => input[Symbol.asyncIterator]());
   const pending = new Map<number, Promise<[number, IteratorResult<T>]>>();
-  const pull = (i: number) => pending.set(i, iterators[i]!.next().then((result): [number, IteratorResult<T>] => [i, result]));
+  const pull = (i: number) =>
+    pending.set(i, iterators[i]!.next().then((result): [number, IteratorResult<T>] => [i, result]));
   iterators.forEach((_, i) => pull(i));
   while (pending.size > 0) {
     const [i, result] = await Promise.race(pending.values());

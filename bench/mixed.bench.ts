@@ -7,16 +7,7 @@
  */
 import { buffer } from "streaming-iterables";
 import { pMapIterable } from "p-map";
-import {
-  boundedBuffer,
-  channel,
-  concurrencyLimit,
-  debounce,
-  merge,
-  sampleEvery,
-  sampleNth,
-  throttle,
-} from "../mod.ts";
+import { boundedBuffer, channel, concurrencyLimit, debounce, merge, sampleEvery, sampleNth, throttle } from "../mod.ts";
 import { benchFile, drainer, identityAsync, ITEMS, numbers, passThrough } from "./_harness.ts";
 
 const N = ITEMS;
@@ -65,7 +56,11 @@ export default benchFile(import.meta, [
     items: N,
     cases: [
       { name: "sluice concurrencyLimit(8)", role: "sluice", iterate: () => concurrencyLimit(numbers(N), 8, fn) },
-      { name: "p-map pMapIterable({concurrency: 8})", role: "peer", iterate: () => pMapIterable(numbers(N), fn, { concurrency: 8 }) },
+      {
+        name: "p-map pMapIterable({concurrency: 8})",
+        role: "peer",
+        iterate: () => pMapIterable(numbers(N), fn, { concurrency: 8 }),
+      },
       { name: "bare for await", role: "base", iterate: () => numbers(N) },
     ],
   },

@@ -39,16 +39,27 @@ function depthGroup(depth: number, n: number): Group {
       {
         name: `sluice pipe(${depth} × boundedBuffer(16))`,
         role: "sluice",
-        iterate: () => (pipe as (source: Flow, ...stages: Stage<number, number>[]) => Flow)(numbers(n), ...stages(sluiceStage, depth)),
+        iterate: () =>
+          (pipe as (source: Flow, ...stages: Stage<number, number>[]) => Flow)(
+            numbers(n),
+            ...stages(sluiceStage, depth),
+          ),
       },
       {
         name: `it-pipe(${depth} × streaming-iterables buffer(16))`,
         role: "peer",
         // it-pipe's typings want a sink last; the stages are plain functions of an async iterable.
         iterate: () =>
-          (itPipe as unknown as (source: Flow, ...stages: ((s: Flow) => Flow)[]) => Flow)(numbers(n), ...stages(peerStage, depth)),
+          (itPipe as unknown as (source: Flow, ...stages: ((s: Flow) => Flow)[]) => Flow)(
+            numbers(n),
+            ...stages(peerStage, depth),
+          ),
       },
-      { name: `${depth} × hand-written pass-through`, role: "floor", iterate: () => nest(numbers(n), floorStage, depth) },
+      {
+        name: `${depth} × hand-written pass-through`,
+        role: "floor",
+        iterate: () => nest(numbers(n), floorStage, depth),
+      },
       { name: "bare for await", role: "base", iterate: () => numbers(n) },
     ],
   };

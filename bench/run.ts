@@ -36,7 +36,9 @@ const option = (name: string) => {
 };
 
 const ALL: RuntimeName[] = ["node", "bun", "deno"];
-const runtimes = (option("--runtime")?.split(",") ?? ALL).filter((r): r is RuntimeName => ALL.includes(r as RuntimeName));
+const runtimes = (option("--runtime")?.split(",") ?? ALL).filter((r): r is RuntimeName =>
+  ALL.includes(r as RuntimeName)
+);
 const filter = option("--filter");
 const quick = flag("--quick");
 const memory = !flag("--no-memory");
@@ -195,13 +197,20 @@ async function main(): Promise<void> {
   for (const runtime of run.runtimes) console.log(summary(runtime));
   for (const runtime of run.runtimes) {
     for (const group of runtime.groups) {
-      for (const c of group.cases) if (c.problem) console.log(`! ${runtime.runtime} ${group.id} ${c.name}: ${c.problem}`);
+      for (const c of group.cases) {
+        if (c.problem) console.log(`! ${runtime.runtime} ${group.id} ${c.name}: ${c.problem}`);
+      }
     }
   }
   const node = run.runtimes.find((r) => r.runtime === "node");
   if (node !== undefined) {
     console.log("\n=== issue 4 targets on node ===");
-    for (const group of node.groups.filter((g) => g.targets !== undefined)) console.log(groupTable(group).split("\n").filter((l) => l.includes("target")).map((l) => `${group.title}: ${l.trim()}`).join("\n"));
+    for (const group of node.groups.filter((g) => g.targets !== undefined)) {
+      console.log(
+        groupTable(group).split("\n").filter((l) => l.includes("target")).map((l) => `${group.title}: ${l.trim()}`)
+          .join("\n"),
+      );
+    }
   }
   console.log(`\nbench: ${((performance.now() - started) / 1000).toFixed(0)} s`);
   if (write) {

@@ -38,7 +38,12 @@ export default benchFile(import.meta, [
         expect: N / 4 / NTH,
         iterate: () => from(numbers(N / 4)).pipe(ixFilter((_, i) => i % NTH === 0)),
       },
-      { name: "streaming-iterables filter(counter)", role: "peer", expect: N / NTH, iterate: () => filter(everyNth(), numbers(N)) },
+      {
+        name: "streaming-iterables filter(counter)",
+        role: "peer",
+        expect: N / NTH,
+        iterate: () => filter(everyNth(), numbers(N)),
+      },
       { name: "hand-written counter", role: "floor", expect: N / NTH, iterate: () => everyNthByHand(numbers(N), NTH) },
       { name: "bare for await", role: "base", iterate: () => numbers(N) },
     ],

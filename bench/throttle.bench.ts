@@ -46,7 +46,12 @@ export default benchFile(import.meta, [
         items: N / 4,
         iterate: () => from(numbers(N / 4)).pipe(ixThrottle(INTERVAL_MS)),
       },
-      { name: "hand-written clock check", role: "floor", expect: null, iterate: () => throttleByHand(numbers(N), INTERVAL_MS) },
+      {
+        name: "hand-written clock check",
+        role: "floor",
+        expect: null,
+        iterate: () => throttleByHand(numbers(N), INTERVAL_MS),
+      },
       { name: "bare for await", role: "base", iterate: () => numbers(N) },
     ],
   },

@@ -188,7 +188,9 @@ async function main(): Promise<void> {
   ];
   // The source, and any copy a child interrupted by Ctrl-C left behind.
   const cleanup = () =>
-    Promise.all([source, ...variants.map(([variant]) => `${source}.${variant}.copy`)].map((path) => rm(path, { force: true })));
+    Promise.all(
+      [source, ...variants.map(([variant]) => `${source}.${variant}.copy`)].map((path) => rm(path, { force: true })),
+    );
   process.once("SIGINT", () => {
     cleanup().finally(() => process.exit(130));
   });
@@ -223,7 +225,9 @@ async function main(): Promise<void> {
       const above = variant === "baseline" ? "-" : `+${formatBytes(Math.max(0, result.peakRss - baseline))}`;
       const time = variant === "baseline" ? "" : `${(result.ms / 1000).toFixed(1)} s`;
       console.log(
-        `${label.padEnd(44)}${formatBytes(result.peakRss).padStart(12)}${above.padStart(16)}${time.padStart(9)}  ${copy}`,
+        `${label.padEnd(44)}${formatBytes(result.peakRss).padStart(12)}${above.padStart(16)}${
+          time.padStart(9)
+        }  ${copy}`,
       );
     }
     console.log(`

@@ -95,7 +95,16 @@ async function* counted(source: AsyncIterable<Metric>): AsyncGenerator<Metric> {
 }
 
 const format = (n: number) => n.toLocaleString("en");
-const columns = ["second", "produced", "gauge kept", "dropped", "1% kept", "dropped", "gauge reads", "a sampled log line"];
+const columns = [
+  "second",
+  "produced",
+  "gauge kept",
+  "dropped",
+  "1% kept",
+  "dropped",
+  "gauge reads",
+  "a sampled log line",
+];
 const widths = [6, 10, 12, 9, 9, 9, 14, 0];
 const row = (cells: string[]) =>
   cells.map((cell, i) => (i === cells.length - 1 ? `   ${cell}` : cell.padStart(widths[i]))).join("");
@@ -164,11 +173,15 @@ console.log(row([
   "",
   "",
 ]));
-console.log(`
+console.log(
+  `
 gauge:         kept ${format(total("gaugeKept"))} + dropped ${format(total("gaugeDropped"))} = ` +
-  `${format(total("gaugeKept") + total("gaugeDropped"))} of ${format(produced)} ${gaugeOk ? "✓" : "✗"}`);
-console.log(`1% log sample: kept ${format(total("nthKept"))} + dropped ${format(total("nthDropped"))} = ` +
-  `${format(total("nthKept") + total("nthDropped"))} of ${format(produced)} ${nthOk ? "✓" : "✗"}`);
+    `${format(total("gaugeKept") + total("gaugeDropped"))} of ${format(produced)} ${gaugeOk ? "✓" : "✗"}`,
+);
+console.log(
+  `1% log sample: kept ${format(total("nthKept"))} + dropped ${format(total("nthDropped"))} = ` +
+    `${format(total("nthKept") + total("nthDropped"))} of ${format(produced)} ${nthOk ? "✓" : "✗"}`,
+);
 console.log(`
 Read it: the gauge keeps a fixed number of readings a second whatever the rate (more
 traffic only means more dropped), so a dashboard's cost does not grow with load; the

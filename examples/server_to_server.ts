@@ -116,7 +116,9 @@ async function startSluiceA(b: string) {
   const forwarding = (async () => {
     // A burst of 5 lets the limiter make up for timers that fire late on a busy machine.
     const paced = rateLimit(requests, { limit: B_PER_SECOND, intervalMs: 1000, burst: 5 });
-    for await (const _ of concurrencyLimit(paced, A_CONCURRENCY, (response) => forward(b, response), { ordered: false }));
+    for await (
+      const _ of concurrencyLimit(paced, A_CONCURRENCY, (response) => forward(b, response), { ordered: false })
+    );
   })();
   const server = createServer((_request: IncomingMessage, response: ServerResponse) => {
     if (!requests.trySend(response)) response.writeHead(503).end("busy, retry later");

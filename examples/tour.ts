@@ -116,13 +116,28 @@ const strategies: [name: string, run: () => Promise<Row>][] = [
   ["debounce 5 ms, maxWait 50 ms", () => run("debounce", (items) => debounce(items, 5, { maxWaitMs: 50 }))],
   [
     "concurrencyLimit 8 (scale out)",
-    () => run("concurrencyLimit", (items) => concurrencyLimit(items, 8, (item) => sleep(CONSUME_MS).then(() => item)), false),
+    () =>
+      run(
+        "concurrencyLimit",
+        (items) => concurrencyLimit(items, 8, (item) => sleep(CONSUME_MS).then(() => item)),
+        false,
+      ),
   ],
 ];
 
-const columns = ["strategy", "produced", "delivered", "dropped", "peak held", "producer wait", "consumer wait", "bottleneck"];
+const columns = [
+  "strategy",
+  "produced",
+  "delivered",
+  "dropped",
+  "peak held",
+  "producer wait",
+  "consumer wait",
+  "bottleneck",
+];
 const widths = [32, 9, 10, 8, 10, 14, 14, 11];
-const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("");
+const line = (cells: string[]) =>
+  cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("");
 const format = (name: string, row: Row) =>
   line([
     name,
@@ -135,7 +150,9 @@ const format = (name: string, row: Row) =>
     row.bottleneck,
   ]);
 
-console.log(`A producer at ~${1000 / PRODUCE_EVERY_MS}/s, a consumer at ${1000 / CONSUME_MS}/s, ${RUN_MS} ms per strategy.\n`);
+console.log(
+  `A producer at ~${1000 / PRODUCE_EVERY_MS}/s, a consumer at ${1000 / CONSUME_MS}/s, ${RUN_MS} ms per strategy.\n`,
+);
 console.log(line(columns));
 for (const [name, runStrategy] of strategies) {
   const row = await runStrategy();

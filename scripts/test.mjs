@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: type-check, then run every uvu suite under Node (tsx), Deno and Bun,
+// `npm test`: type-check, deno fmt --check and deno lint, then run every uvu suite under Node (tsx), Deno and Bun,
 // and end with one line `N passed, N failed` counting all three runtimes.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -52,6 +52,13 @@ console.log("\n# type-check (tsc --noEmit)");
 const typecheck = await run(bin("tsc"), ["--noEmit", "-p", "."]);
 // A type error counts as one failure; a clean type-check is not counted as a test.
 if (typecheck.code !== 0) failed++;
+
+// Formatting and lint (configured in deno.json) count the same way.
+for (const check of [["fmt", "--check", "--quiet"], ["lint", "--quiet"]]) {
+  console.log(`\n# deno ${check[0]}`);
+  const result = await run(bin("deno"), check);
+  if (result.code !== 0) failed++;
+}
 
 for (const runtime of runtimes) {
   console.log(`\n# ${runtime.name}`);

@@ -201,7 +201,9 @@ export function adaptiveConcurrency<T, R>(
   const initial = options.initial ?? min;
   assertPositiveInteger(initial, call, "initial");
   if (initial < min || initial > max) {
-    throw new RangeError(`${call}: 'initial' must be between 'min' (${min}) and 'max' (${max}), received ${describe(initial)}`);
+    throw new RangeError(
+      `${call}: 'initial' must be between 'min' (${min}) and 'max' (${max}), received ${describe(initial)}`,
+    );
   }
   const algorithm = options.algorithm ?? "gradient";
   if (algorithm !== "gradient" && algorithm !== "aimd") {
@@ -223,7 +225,6 @@ export function adaptiveConcurrency<T, R>(
   const control = new Control(algorithm, min, max, initial, tolerance, backoff, options.latencyTarget);
   return new Adaptive(source, fn, control, options);
 }
-
 
 /** One item's call, and how it ended. */
 interface Call<T> {

@@ -6,12 +6,7 @@ import { type Deferred, deferred } from "./_internal/deferred.ts";
 import { Outlet } from "./_internal/outlet.ts";
 import { OverflowQueue } from "./_internal/overflow_queue.ts";
 import { Queue } from "./_internal/queue.ts";
-import {
-  assertOptionalFunction,
-  assertOptions,
-  assertOverflow,
-  assertPositiveInteger,
-} from "./_internal/validate.ts";
+import { assertOptionalFunction, assertOptions, assertOverflow, assertPositiveInteger } from "./_internal/validate.ts";
 import { ChannelClosedError, OverflowError } from "./errors.ts";
 import type { BufferedIterator, Overflow } from "./types.ts";
 
@@ -268,7 +263,9 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
 
   /** Runs once, when the consumer's side ends: by `close()`/`fail()` once nothing waits, or by `return()`. */
   protected cleanup(): void {
-    if (this.#refusal === undefined) this.#refusal = "channel: the consumer stopped reading, no more items are accepted";
+    if (this.#refusal === undefined) {
+      this.#refusal = "channel: the consumer stopped reading, no more items are accepted";
+    }
     this.#finish = undefined;
     if (this.#waiting.size === 0) return;
     const error = new ChannelClosedError("channel: the consumer stopped reading before the item was accepted");

@@ -78,7 +78,6 @@ export function concurrencyLimit<T, R>(
     : new Ordered(source, limit, fn, options.signal);
 }
 
-
 /** One item's call, in input order. */
 interface Slot<R> {
   state: CallState;

@@ -156,7 +156,9 @@ export function fromEvents<E = unknown>(
   }
   const endOn = typeof options.endOn === "string" ? [options.endOn] : options.endOn ?? [];
   if (!Array.isArray(endOn) || endOn.some((name) => typeof name !== "string")) {
-    throw new TypeError(`${call}: 'endOn' must be a string or an array of strings, received ${describe(options.endOn)}`);
+    throw new TypeError(
+      `${call}: 'endOn' must be a string or an array of strings, received ${describe(options.endOn)}`,
+    );
   }
   assertSignal(options.signal, call);
   assertOptionalFunction(options.onDrop, call, "onDrop");

@@ -41,16 +41,111 @@ export type Stage<A, B> = (input: AsyncIterable<A>) => AsyncIterable<B>;
 export function pipe<A>(source: Source<A>): AsyncIterable<A>;
 export function pipe<A, B>(source: Source<A>, s1: Stage<A, B>): AsyncIterable<B>;
 export function pipe<A, B, C>(source: Source<A>, s1: Stage<A, B>, s2: Stage<B, C>): AsyncIterable<C>;
-export function pipe<A, B, C, D>(source: Source<A>, s1: Stage<A, B>, s2: Stage<B, C>, s3: Stage<C, D>): AsyncIterable<D>;
-export function pipe<A, B, C, D, E>(source: Source<A>, s1: Stage<A, B>, s2: Stage<B, C>, s3: Stage<C, D>, s4: Stage<D, E>): AsyncIterable<E>;
-export function pipe<A, B, C, D, E, F>(source: Source<A>, s1: Stage<A, B>, s2: Stage<B, C>, s3: Stage<C, D>, s4: Stage<D, E>, s5: Stage<E, F>): AsyncIterable<F>;
-export function pipe<A, B, C, D, E, F, G>(source: Source<A>, s1: Stage<A, B>, s2: Stage<B, C>, s3: Stage<C, D>, s4: Stage<D, E>, s5: Stage<E, F>, s6: Stage<F, G>): AsyncIterable<G>;
-export function pipe<A, B, C, D, E, F, G, H>(source: Source<A>, s1: Stage<A, B>, s2: Stage<B, C>, s3: Stage<C, D>, s4: Stage<D, E>, s5: Stage<E, F>, s6: Stage<F, G>, s7: Stage<G, H>): AsyncIterable<H>;
-export function pipe<A, B, C, D, E, F, G, H, I>(source: Source<A>, s1: Stage<A, B>, s2: Stage<B, C>, s3: Stage<C, D>, s4: Stage<D, E>, s5: Stage<E, F>, s6: Stage<F, G>, s7: Stage<G, H>, s8: Stage<H, I>): AsyncIterable<I>;
-export function pipe<A, B, C, D, E, F, G, H, I, J>(source: Source<A>, s1: Stage<A, B>, s2: Stage<B, C>, s3: Stage<C, D>, s4: Stage<D, E>, s5: Stage<E, F>, s6: Stage<F, G>, s7: Stage<G, H>, s8: Stage<H, I>, s9: Stage<I, J>): AsyncIterable<J>;
-export function pipe<A, B, C, D, E, F, G, H, I, J, K>(source: Source<A>, s1: Stage<A, B>, s2: Stage<B, C>, s3: Stage<C, D>, s4: Stage<D, E>, s5: Stage<E, F>, s6: Stage<F, G>, s7: Stage<G, H>, s8: Stage<H, I>, s9: Stage<I, J>, s10: Stage<J, K>): AsyncIterable<K>;
-export function pipe<A, B, C, D, E, F, G, H, I, J, K, L>(source: Source<A>, s1: Stage<A, B>, s2: Stage<B, C>, s3: Stage<C, D>, s4: Stage<D, E>, s5: Stage<E, F>, s6: Stage<F, G>, s7: Stage<G, H>, s8: Stage<H, I>, s9: Stage<I, J>, s10: Stage<J, K>, s11: Stage<K, L>): AsyncIterable<L>;
-export function pipe<A, B, C, D, E, F, G, H, I, J, K, L, M>(source: Source<A>, s1: Stage<A, B>, s2: Stage<B, C>, s3: Stage<C, D>, s4: Stage<D, E>, s5: Stage<E, F>, s6: Stage<F, G>, s7: Stage<G, H>, s8: Stage<H, I>, s9: Stage<I, J>, s10: Stage<J, K>, s11: Stage<K, L>, s12: Stage<L, M>): AsyncIterable<M>;
+export function pipe<A, B, C, D>(
+  source: Source<A>,
+  s1: Stage<A, B>,
+  s2: Stage<B, C>,
+  s3: Stage<C, D>,
+): AsyncIterable<D>;
+export function pipe<A, B, C, D, E>(
+  source: Source<A>,
+  s1: Stage<A, B>,
+  s2: Stage<B, C>,
+  s3: Stage<C, D>,
+  s4: Stage<D, E>,
+): AsyncIterable<E>;
+export function pipe<A, B, C, D, E, F>(
+  source: Source<A>,
+  s1: Stage<A, B>,
+  s2: Stage<B, C>,
+  s3: Stage<C, D>,
+  s4: Stage<D, E>,
+  s5: Stage<E, F>,
+): AsyncIterable<F>;
+export function pipe<A, B, C, D, E, F, G>(
+  source: Source<A>,
+  s1: Stage<A, B>,
+  s2: Stage<B, C>,
+  s3: Stage<C, D>,
+  s4: Stage<D, E>,
+  s5: Stage<E, F>,
+  s6: Stage<F, G>,
+): AsyncIterable<G>;
+export function pipe<A, B, C, D, E, F, G, H>(
+  source: Source<A>,
+  s1: Stage<A, B>,
+  s2: Stage<B, C>,
+  s3: Stage<C, D>,
+  s4: Stage<D, E>,
+  s5: Stage<E, F>,
+  s6: Stage<F, G>,
+  s7: Stage<G, H>,
+): AsyncIterable<H>;
+export function pipe<A, B, C, D, E, F, G, H, I>(
+  source: Source<A>,
+  s1: Stage<A, B>,
+  s2: Stage<B, C>,
+  s3: Stage<C, D>,
+  s4: Stage<D, E>,
+  s5: Stage<E, F>,
+  s6: Stage<F, G>,
+  s7: Stage<G, H>,
+  s8: Stage<H, I>,
+): AsyncIterable<I>;
+export function pipe<A, B, C, D, E, F, G, H, I, J>(
+  source: Source<A>,
+  s1: Stage<A, B>,
+  s2: Stage<B, C>,
+  s3: Stage<C, D>,
+  s4: Stage<D, E>,
+  s5: Stage<E, F>,
+  s6: Stage<F, G>,
+  s7: Stage<G, H>,
+  s8: Stage<H, I>,
+  s9: Stage<I, J>,
+): AsyncIterable<J>;
+export function pipe<A, B, C, D, E, F, G, H, I, J, K>(
+  source: Source<A>,
+  s1: Stage<A, B>,
+  s2: Stage<B, C>,
+  s3: Stage<C, D>,
+  s4: Stage<D, E>,
+  s5: Stage<E, F>,
+  s6: Stage<F, G>,
+  s7: Stage<G, H>,
+  s8: Stage<H, I>,
+  s9: Stage<I, J>,
+  s10: Stage<J, K>,
+): AsyncIterable<K>;
+export function pipe<A, B, C, D, E, F, G, H, I, J, K, L>(
+  source: Source<A>,
+  s1: Stage<A, B>,
+  s2: Stage<B, C>,
+  s3: Stage<C, D>,
+  s4: Stage<D, E>,
+  s5: Stage<E, F>,
+  s6: Stage<F, G>,
+  s7: Stage<G, H>,
+  s8: Stage<H, I>,
+  s9: Stage<I, J>,
+  s10: Stage<J, K>,
+  s11: Stage<K, L>,
+): AsyncIterable<L>;
+export function pipe<A, B, C, D, E, F, G, H, I, J, K, L, M>(
+  source: Source<A>,
+  s1: Stage<A, B>,
+  s2: Stage<B, C>,
+  s3: Stage<C, D>,
+  s4: Stage<D, E>,
+  s5: Stage<E, F>,
+  s6: Stage<F, G>,
+  s7: Stage<G, H>,
+  s8: Stage<H, I>,
+  s9: Stage<I, J>,
+  s10: Stage<J, K>,
+  s11: Stage<K, L>,
+  s12: Stage<L, M>,
+): AsyncIterable<M>;
 export function pipe(source: Source<unknown>, ...stages: Stage<unknown, unknown>[]): AsyncIterable<unknown>;
 export function pipe(source: Source<unknown>, ...stages: Stage<unknown, unknown>[]): AsyncIterable<unknown> {
   assertSource(source, "pipe");

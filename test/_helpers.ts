@@ -127,7 +127,16 @@ export async function isSettled(promise: Promise<unknown>): Promise<boolean> {
 /** Installs a fake clock for timers and `performance.now()`; call `clock.uninstall()` when done. */
 export function fakeClock(): Clock {
   return FakeTimers.install({
-    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "setImmediate", "clearImmediate", "performance", "Date"],
+    toFake: [
+      "setTimeout",
+      "clearTimeout",
+      "setInterval",
+      "clearInterval",
+      "setImmediate",
+      "clearImmediate",
+      "performance",
+      "Date",
+    ],
   });
 }
 

@@ -26,11 +26,24 @@ if (mode === "crash") {
   }
 } else if (mode === "shutdown") {
   const { written } = await toRedisStream([{ n: 1 }, { n: 2 }], client, { stream, group, maxLag: 10, pollMs: 30_000 });
-  const messages = fromRedisStream(client, { stream, group, consumer, blockMs: 30_000, claimIdleMs: 60_000, autoAck: true });
+  const messages = fromRedisStream(client, {
+    stream,
+    group,
+    consumer,
+    blockMs: 30_000,
+    claimIdleMs: 60_000,
+    autoAck: true,
+  });
   let read = 0;
   for await (const _ of messages) if (++read === written) break;
   const controller = new AbortController();
-  const more = fromRedisStream(client, { stream, group, consumer: `${consumer}-2`, blockMs: 30_000, signal: controller.signal });
+  const more = fromRedisStream(client, {
+    stream,
+    group,
+    consumer: `${consumer}-2`,
+    blockMs: 30_000,
+    signal: controller.signal,
+  });
   const blocked = more.next().then(() => "resolved", () => "rejected");
   await new Promise((resolve) => setTimeout(resolve, 200)); // let the XREADGROUP block on the server
   console.log("blocked");

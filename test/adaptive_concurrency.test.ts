@@ -52,84 +52,112 @@ function assertSettled(limits: number[], capacity: number, within = 0.2, label =
   assert.ok(low >= capacity * (1 - within) && high <= capacity * (1 + within), summary);
 }
 
-test("adaptiveConcurrency() gradient settles within 20% of the capacity from below (initial 1)", withClock(async (clock) => {
-  const [limits] = await settledLimits(clock, { initial: 1 }, [{ capacity: 16, ms: 2000 }]);
-  assertSettled(limits, 16);
-}));
+test(
+  "adaptiveConcurrency() gradient settles within 20% of the capacity from below (initial 1)",
+  withClock(async (clock) => {
+    const [limits] = await settledLimits(clock, { initial: 1 }, [{ capacity: 16, ms: 2000 }]);
+    assertSettled(limits, 16);
+  }),
+);
 
-test("adaptiveConcurrency() gradient settles within 20% of the capacity from above (initial 64)", withClock(async (clock) => {
-  const [limits] = await settledLimits(clock, { initial: 64 }, [{ capacity: 16, ms: 2000 }]);
-  assertSettled(limits, 16);
-}));
+test(
+  "adaptiveConcurrency() gradient settles within 20% of the capacity from above (initial 64)",
+  withClock(async (clock) => {
+    const [limits] = await settledLimits(clock, { initial: 64 }, [{ capacity: 16, ms: 2000 }]);
+    assertSettled(limits, 16);
+  }),
+);
 
-test("adaptiveConcurrency() gradient recovers after the capacity changes: 16, then 8, then 24", withClock(async (clock) => {
-  const phases = [{ capacity: 16, ms: 2000 }, { capacity: 8, ms: 2000 }, { capacity: 24, ms: 2000 }];
-  const limits = await settledLimits(clock, { initial: 4 }, phases);
-  assertSettled(limits[0], 16, 0.2, "first");
-  // At 8 one call more is already 12.5%: the sawtooth's peak may reach 10.
-  assertSettled(limits[1], 8, 0.25, "shrunk");
-  assertSettled(limits[2], 24, 0.2, "grown");
-}));
+test(
+  "adaptiveConcurrency() gradient recovers after the capacity changes: 16, then 8, then 24",
+  withClock(async (clock) => {
+    const phases = [{ capacity: 16, ms: 2000 }, { capacity: 8, ms: 2000 }, { capacity: 24, ms: 2000 }];
+    const limits = await settledLimits(clock, { initial: 4 }, phases);
+    assertSettled(limits[0], 16, 0.2, "first");
+    // At 8 one call more is already 12.5%: the sawtooth's peak may reach 10.
+    assertSettled(limits[1], 8, 0.25, "shrunk");
+    assertSettled(limits[2], 24, 0.2, "grown");
+  }),
+);
 
-test("adaptiveConcurrency() aimd settles within 20% from below and above, and recovers", withClock(async (clock) => {
-  // AIMD settles where calls meet the target: 21 ms is the service's 20 ms plus a little queueing.
-  const options = { algorithm: "aimd", latencyTarget: 21 } as const;
-  const [fromBelow] = await settledLimits(clock, { ...options, initial: 1 }, [{ capacity: 16, ms: 2000 }]);
-  assertSettled(fromBelow, 16, 0.2, "from below");
-  const [fromAbove] = await settledLimits(clock, { ...options, initial: 64 }, [{ capacity: 16, ms: 2500 }]);
-  assertSettled(fromAbove, 16, 0.2, "from above");
-  const phases = [{ capacity: 16, ms: 2000 }, { capacity: 8, ms: 2000 }, { capacity: 24, ms: 2000 }];
-  const limits = await settledLimits(clock, { ...options, initial: 4 }, phases);
-  assertSettled(limits[1], 8, 0.25, "shrunk");
-  assertSettled(limits[2], 24, 0.2, "grown");
-}));
+test(
+  "adaptiveConcurrency() aimd settles within 20% from below and above, and recovers",
+  withClock(async (clock) => {
+    // AIMD settles where calls meet the target: 21 ms is the service's 20 ms plus a little queueing.
+    const options = { algorithm: "aimd", latencyTarget: 21 } as const;
+    const [fromBelow] = await settledLimits(clock, { ...options, initial: 1 }, [{ capacity: 16, ms: 2000 }]);
+    assertSettled(fromBelow, 16, 0.2, "from below");
+    const [fromAbove] = await settledLimits(clock, { ...options, initial: 64 }, [{ capacity: 16, ms: 2500 }]);
+    assertSettled(fromAbove, 16, 0.2, "from above");
+    const phases = [{ capacity: 16, ms: 2000 }, { capacity: 8, ms: 2000 }, { capacity: 24, ms: 2000 }];
+    const limits = await settledLimits(clock, { ...options, initial: 4 }, phases);
+    assertSettled(limits[1], 8, 0.25, "shrunk");
+    assertSettled(limits[2], 24, 0.2, "grown");
+  }),
+);
 
-test("adaptiveConcurrency() never has more calls in flight than the limit when they start", withClock(async (clock) => {
-  const service = downstream({ baseMs: 20, capacity: 16 });
-  let worst = 0;
-  const results = adaptiveConcurrency(endlessItems(), (item) => {
-    worst = Math.max(worst, service.inFlight + 1 - results.limit);
-    return service.call(item);
-  }, { initial: 40, max: 64 });
-  await drive(clock, service, results, [{ capacity: 16, ms: 500 }, { capacity: 4, ms: 500 }]);
-  assert.ok(worst <= 0, `a call started with ${worst} more in flight than the limit`);
-}));
+test(
+  "adaptiveConcurrency() never has more calls in flight than the limit when they start",
+  withClock(async (clock) => {
+    const service = downstream({ baseMs: 20, capacity: 16 });
+    let worst = 0;
+    const results = adaptiveConcurrency(endlessItems(), (item) => {
+      worst = Math.max(worst, service.inFlight + 1 - results.limit);
+      return service.call(item);
+    }, { initial: 40, max: 64 });
+    await drive(clock, service, results, [{ capacity: 16, ms: 500 }, { capacity: 4, ms: 500 }]);
+    assert.ok(worst <= 0, `a call started with ${worst} more in flight than the limit`);
+  }),
+);
 
-test("adaptiveConcurrency() reports each change of the limit to onLimit, and limit reads it", withClock(async (clock) => {
-  const service = downstream({ baseMs: 20, capacity: 16 });
-  const changes: number[] = [];
-  const results = adaptiveConcurrency(endlessItems(), (item) => service.call(item), {
-    onLimit: (limit) => changes.push(limit),
-  });
-  assert.is(results.limit, 1, "starts at min");
-  await drive(clock, service, results, [{ capacity: 16, ms: 300 }]);
-  assert.ok(changes.length >= 4, `${changes}`);
-  assert.equal(changes.slice(0, 4), [2, 4, 8, 16], "slow start doubles per round");
-  for (let i = 1; i < changes.length; i++) assert.is.not(changes[i], changes[i - 1]);
-  assert.is(results.limit, changes.at(-1));
-}));
+test(
+  "adaptiveConcurrency() reports each change of the limit to onLimit, and limit reads it",
+  withClock(async (clock) => {
+    const service = downstream({ baseMs: 20, capacity: 16 });
+    const changes: number[] = [];
+    const results = adaptiveConcurrency(endlessItems(), (item) => service.call(item), {
+      onLimit: (limit) => changes.push(limit),
+    });
+    assert.is(results.limit, 1, "starts at min");
+    await drive(clock, service, results, [{ capacity: 16, ms: 300 }]);
+    assert.ok(changes.length >= 4, `${changes}`);
+    assert.equal(changes.slice(0, 4), [2, 4, 8, 16], "slow start doubles per round");
+    for (let i = 1; i < changes.length; i++) assert.is.not(changes[i], changes[i - 1]);
+    assert.is(results.limit, changes.at(-1));
+  }),
+);
 
-test("adaptiveConcurrency() keeps min and max", withClock(async (clock) => {
-  const service = downstream({ baseMs: 20, capacity: 16 });
-  const seen: number[] = [];
-  const capped = adaptiveConcurrency(endlessItems(), (item) => service.call(item), { min: 2, max: 6, onLimit: (l) => seen.push(l) });
-  await drive(clock, service, capped, [{ capacity: 16, ms: 300 }, { capacity: 1, ms: 1000 }]);
-  assert.ok(seen.length > 0 && seen.every((limit) => limit >= 2 && limit <= 6), `${seen}`);
-  assert.ok(seen.includes(6) && seen.at(-1) === 2, `${seen}`);
-}));
+test(
+  "adaptiveConcurrency() keeps min and max",
+  withClock(async (clock) => {
+    const service = downstream({ baseMs: 20, capacity: 16 });
+    const seen: number[] = [];
+    const capped = adaptiveConcurrency(endlessItems(), (item) => service.call(item), {
+      min: 2,
+      max: 6,
+      onLimit: (l) => seen.push(l),
+    });
+    await drive(clock, service, capped, [{ capacity: 16, ms: 300 }, { capacity: 1, ms: 1000 }]);
+    assert.ok(seen.length > 0 && seen.every((limit) => limit >= 2 && limit <= 6), `${seen}`);
+    assert.ok(seen.includes(6) && seen.at(-1) === 2, `${seen}`);
+  }),
+);
 
-test("adaptiveConcurrency() does not grow a limit it does not use (a slow source)", withClock(async (clock) => {
-  const service = downstream({ baseMs: 20, capacity: 16 });
-  async function* slow() {
-    for (let i = 0;; i++) {
-      await delay(50);
-      yield i;
+test(
+  "adaptiveConcurrency() does not grow a limit it does not use (a slow source)",
+  withClock(async (clock) => {
+    const service = downstream({ baseMs: 20, capacity: 16 });
+    async function* slow() {
+      for (let i = 0;; i++) {
+        await delay(50);
+        yield i;
+      }
     }
-  }
-  const results = adaptiveConcurrency(slow(), (item) => service.call(item));
-  await drive(clock, service, results, [{ capacity: 16, ms: 2000 }]);
-  assert.ok(results.limit <= 4, `limit ${results.limit} with one call at a time`);
-}));
+    const results = adaptiveConcurrency(slow(), (item) => service.call(item));
+    await drive(clock, service, results, [{ capacity: 16, ms: 2000 }]);
+    assert.ok(results.limit <= 4, `limit ${results.limit} with one call at a time`);
+  }),
+);
 
 test("adaptiveConcurrency() yields results as they settle by default, in input order with ordered: true", async () => {
   const ms = [30, 5, 15, 1];
@@ -200,41 +228,64 @@ test("adaptiveConcurrency() ends with an error retryOn declines (or throws), and
   assert.is(caught, thrownByRetryOn);
 });
 
-test("adaptiveConcurrency() fails with the error onLimit throws", withClock(async (clock) => {
-  const error = new Error("onLimit failed");
-  const source = manualSource();
-  const results = adaptiveConcurrency(source, async (item) => item, {
-    onLimit: () => {
-      throw error;
-    },
-  });
-  const first = results.next();
-  source.push(1);
-  let caught: unknown;
-  const second = results.next().catch((thrown) => (caught = thrown));
-  await clock.tickAsync(10);
-  assert.equal(await first, { value: 1, done: false });
-  await second;
-  assert.is(caught, error);
-  await settle();
-  assert.is(source.closes, 1);
-}));
+test(
+  "adaptiveConcurrency() fails with the error onLimit throws",
+  withClock(async (clock) => {
+    const error = new Error("onLimit failed");
+    const source = manualSource();
+    const results = adaptiveConcurrency(source, async (item) => item, {
+      onLimit: () => {
+        throw error;
+      },
+    });
+    const first = results.next();
+    source.push(1);
+    let caught: unknown;
+    const second = results.next().catch((thrown) => (caught = thrown));
+    await clock.tickAsync(10);
+    assert.equal(await first, { value: 1, done: false });
+    await second;
+    assert.is(caught, error);
+    await settle();
+    assert.is(source.closes, 1);
+  }),
+);
 
 test("adaptiveConcurrency() validates its arguments at the call", () => {
   const ok = (x: number) => x;
   const cases: [() => unknown, typeof RangeError | typeof TypeError, RegExp][] = [
     [() => adaptiveConcurrency([], ok, { min: 0 }), RangeError, /'min' must be a positive integer, received 0/],
-    [() => adaptiveConcurrency([], ok, { min: 4, max: 2 }), RangeError, /'max' must be at least 'min' \(4\), received 2/],
-    [() => adaptiveConcurrency([], ok, { max: 8, initial: 9 }), RangeError, /'initial' must be between 'min' \(1\) and 'max' \(8\), received 9/],
-    [() => adaptiveConcurrency([], ok, { algorithm: "vegas" as never }), RangeError, /'algorithm' must be "gradient" or "aimd", received "vegas"/],
+    [
+      () => adaptiveConcurrency([], ok, { min: 4, max: 2 }),
+      RangeError,
+      /'max' must be at least 'min' \(4\), received 2/,
+    ],
+    [
+      () => adaptiveConcurrency([], ok, { max: 8, initial: 9 }),
+      RangeError,
+      /'initial' must be between 'min' \(1\) and 'max' \(8\), received 9/,
+    ],
+    [
+      () => adaptiveConcurrency([], ok, { algorithm: "vegas" as never }),
+      RangeError,
+      /'algorithm' must be "gradient" or "aimd", received "vegas"/,
+    ],
     [() => adaptiveConcurrency([], ok, { latencyTarget: 0 }), RangeError, /'latencyTarget'.*received 0/],
     [() => adaptiveConcurrency([], ok, { tolerance: 0.9 }), RangeError, /'tolerance'.*received 0.9/],
     [() => adaptiveConcurrency([], ok, { backoff: 1 }), RangeError, /'backoff'.*received 1/],
-    [() => adaptiveConcurrency([], ok, { retryOn: true as never }), TypeError, /'retryOn' must be a function, received true/],
+    [
+      () => adaptiveConcurrency([], ok, { retryOn: true as never }),
+      TypeError,
+      /'retryOn' must be a function, received true/,
+    ],
     [() => adaptiveConcurrency([], ok, { onLimit: 5 as never }), TypeError, /'onLimit' must be a function, received 5/],
   ];
   for (const [call, type, message] of cases) {
-    assert.throws(call, (error: Error) => error instanceof type && error.message.startsWith("adaptiveConcurrency: ") && message.test(error.message));
+    assert.throws(
+      call,
+      (error: Error) =>
+        error instanceof type && error.message.startsWith("adaptiveConcurrency: ") && message.test(error.message),
+    );
   }
 });
 

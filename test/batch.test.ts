@@ -3,7 +3,6 @@ import * as assert from "uvu/assert";
 import { batch } from "../mod.ts";
 import {
   at,
-  type Clock,
   collect,
   fakeClock,
   hasNext,
@@ -168,7 +167,11 @@ test("batch() validates its options at the call", () => {
     [() => batch([], { size: 0 }), RangeError, "batch: 'size' must be a positive integer, received 0"],
     [() => batch([], { size: 2.5 }), RangeError, "batch: 'size' must be a positive integer, received 2.5"],
     [() => batch([], { ms: 0 }), RangeError, "batch: 'ms' must be a positive finite number, received 0"],
-    [() => batch([], { size: 2, ms: Infinity }), RangeError, "batch: 'ms' must be a positive finite number, received Infinity"],
+    [
+      () => batch([], { size: 2, ms: Infinity }),
+      RangeError,
+      "batch: 'ms' must be a positive finite number, received Infinity",
+    ],
     [() => batch([], { size: 2, signal: 1 as never }), TypeError, "batch: 'signal' must be an AbortSignal, received 1"],
   ];
   for (const [call, type, message] of cases) {

@@ -5,13 +5,7 @@
  */
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import {
-  boundedBuffer,
-  concurrencyLimit,
-  debounce,
-  pipe,
-  sampleEvery,
-} from "../mod.ts";
+import { boundedBuffer, concurrencyLimit, debounce, pipe, sampleEvery } from "../mod.ts";
 import type { Source } from "../mod.ts";
 import {
   countedController,
@@ -120,7 +114,12 @@ const rows: Row[] = [
       { call: () => sampleEvery([], 0), type: RangeError, param: "'intervalMs'", received: "received 0" },
       { call: () => sampleEvery([], -5), type: RangeError, param: "'intervalMs'", received: "received -5" },
       { call: () => sampleEvery([], Infinity), type: RangeError, param: "'intervalMs'", received: "received Infinity" },
-      { call: () => sampleEvery([], "20" as never), type: RangeError, param: "'intervalMs'", received: 'received "20"' },
+      {
+        call: () => sampleEvery([], "20" as never),
+        type: RangeError,
+        param: "'intervalMs'",
+        received: 'received "20"',
+      },
     ],
     lossless: false,
     drains: true,
@@ -134,7 +133,8 @@ const rows: Row[] = [
         if (item === 3) throw error;
         return item;
       }),
-    makeLateFailing: (source, error, ms) => concurrencyLimit(source, 2, () => delay(ms).then(() => Promise.reject(error))),
+    makeLateFailing: (source, error, ms) =>
+      concurrencyLimit(source, 2, () => delay(ms).then(() => Promise.reject(error))),
     invalid: [
       {
         call: () => concurrencyLimit(undefined as never, 2, (x) => x),
@@ -177,7 +177,12 @@ const rows: Row[] = [
     invalid: [
       { call: () => debounce(7 as never, 20), type: TypeError, param: "'source'", received: "received 7" },
       { call: () => debounce([], 0), type: RangeError, param: "'waitMs'", received: "received 0" },
-      { call: () => debounce([], 20, { maxWaitMs: 0 }), type: RangeError, param: "'maxWaitMs'", received: "received 0" },
+      {
+        call: () => debounce([], 20, { maxWaitMs: 0 }),
+        type: RangeError,
+        param: "'maxWaitMs'",
+        received: "received 0",
+      },
       { call: () => debounce([], 20, null as never), type: TypeError, param: "'options'", received: "received null" },
     ],
     lossless: false,
@@ -349,10 +354,25 @@ const rows: Row[] = [
     name: "meter",
     make: (source, signal) => meter(source, { every: 20, report: () => {}, signal }),
     invalid: [
-      { call: () => meter(5 as never, { report: () => {} }), type: TypeError, param: "'source'", received: "received 5" },
+      {
+        call: () => meter(5 as never, { report: () => {} }),
+        type: TypeError,
+        param: "'source'",
+        received: "received 5",
+      },
       { call: () => meter([], null as never), type: TypeError, param: "'options'", received: "received null" },
-      { call: () => meter([], { report: "no" as never }), type: TypeError, param: "'report'", received: 'received "no"' },
-      { call: () => meter([], { report: () => {}, every: -1 }), type: RangeError, param: "'every'", received: "received -1" },
+      {
+        call: () => meter([], { report: "no" as never }),
+        type: TypeError,
+        param: "'report'",
+        received: 'received "no"',
+      },
+      {
+        call: () => meter([], { report: () => {}, every: -1 }),
+        type: RangeError,
+        param: "'every'",
+        received: "received -1",
+      },
       {
         call: () => meter([], { report: () => {}, signal: "stop" as never }),
         type: TypeError,
@@ -382,7 +402,12 @@ const rows: Row[] = [
         param: "'trailing'",
         received: "received false",
       },
-      { call: () => throttle([], 20, { onDrop: 1 as never }), type: TypeError, param: "'onDrop'", received: "received 1" },
+      {
+        call: () => throttle([], 20, { onDrop: 1 as never }),
+        type: TypeError,
+        param: "'onDrop'",
+        received: "received 1",
+      },
     ],
     lossless: false,
     drains: true,
@@ -404,7 +429,12 @@ const rows: Row[] = [
       { call: () => sampleNth(null as never, 2), type: TypeError, param: "'source'", received: "received null" },
       { call: () => sampleNth([], 0), type: RangeError, param: "'n'", received: "received 0" },
       { call: () => sampleNth([], 1.5), type: RangeError, param: "'n'", received: "received 1.5" },
-      { call: () => sampleNth([], 2, { onDrop: 1 as never }), type: TypeError, param: "'onDrop'", received: "received 1" },
+      {
+        call: () => sampleNth([], 2, { onDrop: 1 as never }),
+        type: TypeError,
+        param: "'onDrop'",
+        received: "received 1",
+      },
     ],
     lossless: false,
     drains: false,
@@ -449,7 +479,12 @@ const rows: Row[] = [
         received: "received an object",
       },
       { call: () => rateLimit([], null as never), type: TypeError, param: "'options'", received: "received null" },
-      { call: () => rateLimit([], { limit: 0, intervalMs: 10 }), type: RangeError, param: "'limit'", received: "received 0" },
+      {
+        call: () => rateLimit([], { limit: 0, intervalMs: 10 }),
+        type: RangeError,
+        param: "'limit'",
+        received: "received 0",
+      },
       {
         call: () => rateLimit([], { limit: 1, intervalMs: 0 }),
         type: RangeError,
@@ -471,7 +506,12 @@ const rows: Row[] = [
     name: "timeout",
     make: (source, signal) => timeout(source, 1000, { signal }),
     invalid: [
-      { call: () => timeout(undefined as never, 10), type: TypeError, param: "'source'", received: "received undefined" },
+      {
+        call: () => timeout(undefined as never, 10),
+        type: TypeError,
+        param: "'source'",
+        received: "received undefined",
+      },
       { call: () => timeout([], 0), type: RangeError, param: "'ms'", received: "received 0" },
       { call: () => timeout([], NaN), type: RangeError, param: "'ms'", received: "received NaN" },
     ],
@@ -487,7 +527,8 @@ const rows: Row[] = [
         if (item === 3) throw error;
         return item;
       }, { ordered: true, initial: 2, max: 2 }),
-    makeLateFailing: (source, error, ms) => adaptiveConcurrency(source, () => delay(ms).then(() => Promise.reject(error))),
+    makeLateFailing: (source, error, ms) =>
+      adaptiveConcurrency(source, () => delay(ms).then(() => Promise.reject(error))),
     invalid: [
       {
         call: () => adaptiveConcurrency(7 as never, (x) => x),
@@ -496,7 +537,12 @@ const rows: Row[] = [
         received: "received 7",
       },
       { call: () => adaptiveConcurrency([], "fn" as never), type: TypeError, param: "'fn'", received: 'received "fn"' },
-      { call: () => adaptiveConcurrency([], (x) => x, { max: 0 }), type: RangeError, param: "'max'", received: "received 0" },
+      {
+        call: () => adaptiveConcurrency([], (x) => x, { max: 0 }),
+        type: RangeError,
+        param: "'max'",
+        received: "received 0",
+      },
       {
         call: () => adaptiveConcurrency([], (x) => x, { initial: 2.5 }),
         type: RangeError,

@@ -209,11 +209,19 @@ test("distribute() several next() calls of one consumer without awaiting settle 
 
 test("distribute() validates its arguments at the call", () => {
   const cases: [() => unknown, typeof TypeError | typeof RangeError, string][] = [
-    [() => distribute(3 as never, 2), TypeError, "distribute: 'source' must be an AsyncIterable or Iterable, received 3"],
+    [
+      () => distribute(3 as never, 2),
+      TypeError,
+      "distribute: 'source' must be an AsyncIterable or Iterable, received 3",
+    ],
     [() => distribute([], 0), RangeError, "distribute: 'consumers' must be a positive integer, received 0"],
     [() => distribute([], 1.5), RangeError, "distribute: 'consumers' must be a positive integer, received 1.5"],
     [() => distribute([], 2, null as never), TypeError, "distribute: 'options' must be an object, received null"],
-    [() => distribute([], 2, { signal: "x" as never }), TypeError, "distribute: 'signal' must be an AbortSignal, received \"x\""],
+    [
+      () => distribute([], 2, { signal: "x" as never }),
+      TypeError,
+      "distribute: 'signal' must be an AbortSignal, received \"x\"",
+    ],
   ];
   for (const [call, type, message] of cases) {
     assert.throws(call, (error: unknown) => error instanceof type && (error as Error).message === message, message);

@@ -17,12 +17,20 @@ class CountingTarget extends EventTarget {
     return total;
   }
 
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: unknown): void {
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: unknown,
+  ): void {
     this.#counts.set(type, this.count(type) + 1);
     super.addEventListener(type, listener, options as AddEventListenerOptions);
   }
 
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: unknown): void {
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: unknown,
+  ): void {
     this.#counts.set(type, this.count(type) - 1);
     super.removeEventListener(type, listener, options as EventListenerOptions);
   }
@@ -351,14 +359,22 @@ test("fromEvents() validates its arguments at the call", () => {
     ],
     [() => fromEvents(emitter, 5 as never), TypeError, "fromEvents: 'type' must be a string, received 5"],
     [() => fromEvents(emitter, "data", null as never), TypeError, "fromEvents: 'options' must be an object"],
-    [() => fromEvents(emitter, "data", { capacity: 0 }), RangeError, "fromEvents: 'capacity' must be a positive integer"],
+    [
+      () => fromEvents(emitter, "data", { capacity: 0 }),
+      RangeError,
+      "fromEvents: 'capacity' must be a positive integer",
+    ],
     [() => fromEvents(emitter, "data", { overflow: "spill" as never }), RangeError, 'received "spill"'],
     [
       () => fromEvents(emitter, "data", { endOn: 3 as never }),
       TypeError,
       "fromEvents: 'endOn' must be a string or an array of strings, received 3",
     ],
-    [() => fromEvents(emitter, "data", { signal: {} as never }), TypeError, "fromEvents: 'signal' must be an AbortSignal"],
+    [
+      () => fromEvents(emitter, "data", { signal: {} as never }),
+      TypeError,
+      "fromEvents: 'signal' must be an AbortSignal",
+    ],
     [() => fromEvents(emitter, "data", { onDrop: 1 as never }), TypeError, "fromEvents: 'onDrop' must be a function"],
   ];
   for (const [call, type, message] of cases) {

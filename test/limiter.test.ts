@@ -28,9 +28,21 @@ test("limiter() validates concurrency at the call, as p-limit does, with sluice 
     [null, TypeError, "limiter: 'concurrency' must be a number or an options object, received null"],
     [{}, TypeError, "'concurrency' must be a positive integer or Infinity, received undefined"],
     [{ concurrency: 0 }, RangeError, "'concurrency' must be a positive integer or Infinity, received 0"],
-    [{ concurrency: 1, rejectOnClear: "yes" }, TypeError, "limiter: 'rejectOnClear' must be a boolean, received \"yes\""],
-    [{ concurrency: 1, maxPending: 0 }, RangeError, "limiter: 'maxPending' must be a positive integer or Infinity, received 0"],
-    [{ concurrency: 1, maxPending: "8" }, TypeError, "'maxPending' must be a positive integer or Infinity, received \"8\""],
+    [
+      { concurrency: 1, rejectOnClear: "yes" },
+      TypeError,
+      "limiter: 'rejectOnClear' must be a boolean, received \"yes\"",
+    ],
+    [
+      { concurrency: 1, maxPending: 0 },
+      RangeError,
+      "limiter: 'maxPending' must be a positive integer or Infinity, received 0",
+    ],
+    [
+      { concurrency: 1, maxPending: "8" },
+      TypeError,
+      "'maxPending' must be a positive integer or Infinity, received \"8\"",
+    ],
   ];
   for (const [value, type, message] of cases) {
     let thrown: unknown;
@@ -48,8 +60,12 @@ test("limiter() validates concurrency at the call, as p-limit does, with sluice 
 
 test("limiter() concurrency setter validates too", () => {
   const limit = limiter(2);
-  assert.throws(() => (limit.concurrency = 0), (error: unknown) =>
-    error instanceof RangeError && error.message === "limiter: 'concurrency' must be a positive integer or Infinity, received 0");
+  assert.throws(
+    () => (limit.concurrency = 0),
+    (error: unknown) =>
+      error instanceof RangeError &&
+      error.message === "limiter: 'concurrency' must be a positive integer or Infinity, received 0",
+  );
   assert.throws(() => (limit.concurrency = "3" as never), TypeError);
   assert.is(limit.concurrency, 2);
 });
@@ -81,10 +97,14 @@ test("limit() runs at most concurrency calls at once, first in first out", async
 test("limit() calls fn in a later microtask with the given arguments, never synchronously", async () => {
   const limit = limiter(1);
   const calls: unknown[][] = [];
-  const promise = limit((a: number, b: string) => {
-    calls.push([a, b]);
-    return a + b;
-  }, 1, "x");
+  const promise = limit(
+    (a: number, b: string) => {
+      calls.push([a, b]);
+      return a + b;
+    },
+    1,
+    "x",
+  );
   assert.equal(calls, [], "not called synchronously");
   assert.is(await promise, "1x");
   assert.equal(calls, [[1, "x"]]);
@@ -221,10 +241,13 @@ test("limit.map() rejects with the first error, and with an iterable's throw, le
       throw broken;
     }
     const ran: number[] = [];
-    assert.is(await rejection(limit.map(items(), async (n) => {
-      ran.push(n);
-      throw error;
-    })), broken);
+    assert.is(
+      await rejection(limit.map(items(), async (n) => {
+        ran.push(n);
+        throw error;
+      })),
+      broken,
+    );
     await settle();
     assert.equal(ran, [1, 2], "calls already queued still run");
   });

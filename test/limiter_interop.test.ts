@@ -10,7 +10,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import pLimit, { type LimitFunction as PLimitFunction } from "p-limit";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { type LimitFunction, limiter } from "../mod.ts";
+import { limiter, type LimitFunction } from "../mod.ts";
 import { fakeClock } from "./_helpers.ts";
 
 const test = suite("limiter interop with p-limit");
@@ -136,7 +136,9 @@ test("same order when concurrency is raised and lowered while calls run", () =>
         log(`end ${id}`);
         return id;
       };
-      const calls = [5, 1, 3, 8, 2, 2, 6, 1].map((ticks, id) => limit(task(id, ticks)).then((v) => log(`resolved ${v}`)));
+      const calls = [5, 1, 3, 8, 2, 2, 6, 1].map((ticks, id) =>
+        limit(task(id, ticks)).then((v) => log(`resolved ${v}`))
+      );
       limit.concurrency = 3;
       log(`raised to ${limit.concurrency}`);
       await null;
@@ -267,7 +269,10 @@ test("same async context: fn runs in the caller's AsyncLocalStorage store, queue
   ));
 
 test("same validation: the same values throw, at the call and in the setter", () => {
-  const bad: unknown[] = [0, -1, 1.5, NaN, "2", undefined, null, {}, { concurrency: 0 }, { concurrency: 1, rejectOnClear: 1 }, true];
+  const bad: unknown[] = [0, -1, 1.5, NaN, "2", undefined, null, {}, { concurrency: 0 }, {
+    concurrency: 1,
+    rejectOnClear: 1,
+  }, true];
   const good: unknown[] = [1, 7, Infinity, { concurrency: 2 }, { concurrency: Infinity, rejectOnClear: false }];
   for (const [name, make] of implementations) {
     for (const value of bad) assert.throws(() => make(value as never), `${name} rejects ${JSON.stringify(value)}`);
@@ -286,13 +291,17 @@ test("the AsyncLocalStorage scenario really sees the caller's store (on this run
   const lines = await onMicrotasks(pLimit, 1, async (limit, log) => {
     const store = new AsyncLocalStorage<string>();
     const calls: Promise<void>[] = [];
-    for (const name of ["a", "b"]) store.run(name, () => calls.push(limit(async () => log(`${name}=${store.getStore()}`))));
+    for (const name of ["a", "b"]) {
+      store.run(name, () => calls.push(limit(async () => log(`${name}=${store.getStore()}`))));
+    }
     await Promise.all(calls);
   });
   const mine = await onMicrotasks(limiter, 1, async (limit, log) => {
     const store = new AsyncLocalStorage<string>();
     const calls: Promise<void>[] = [];
-    for (const name of ["a", "b"]) store.run(name, () => calls.push(limit(async () => log(`${name}=${store.getStore()}`))));
+    for (const name of ["a", "b"]) {
+      store.run(name, () => calls.push(limit(async () => log(`${name}=${store.getStore()}`))));
+    }
     await Promise.all(calls);
   });
   assert.equal(mine, lines);

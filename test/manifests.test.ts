@@ -15,7 +15,7 @@ const pkg = readJson("package.json");
 const deno = readJson("deno.json");
 const denoExports = deno.exports as Record<string, string>;
 const npmExports = pkg.exports as Record<string, unknown>;
-const SYNC = "run `npm run sync:exports` after changing deno.json \"exports\"";
+const SYNC = 'run `npm run sync:exports` after changing deno.json "exports"';
 
 /** The public modules under src/: top-level files not starting with "_", and each subfolder's mod.ts. */
 function publicModules(): string[] {

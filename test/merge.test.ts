@@ -6,7 +6,7 @@ import { collect, hasNext, instrumented, manualSource, noNext, rejection, settle
 const test = suite("merge");
 
 function* counting(prefix: string) {
-  for (let i = 0; ; i++) yield `${prefix}${i}`;
+  for (let i = 0;; i++) yield `${prefix}${i}`;
 }
 
 test("merge() yields every item of every source, each source's items in their order", async () => {
@@ -26,7 +26,11 @@ test("merge() with no sources, or only empty ones, is empty", async () => {
 });
 
 test("merge() pulls nothing before the first next(), then one read per source", async () => {
-  const sources = [instrumented([], { endless: true }), instrumented([], { endless: true }), instrumented([], { endless: true })];
+  const sources = [
+    instrumented([], { endless: true }),
+    instrumented([], { endless: true }),
+    instrumented([], { endless: true }),
+  ];
   const it = merge(...sources);
   await settle();
   assert.equal(sources.map((source) => source.pulls), [0, 0, 0]);
@@ -37,7 +41,11 @@ test("merge() pulls nothing before the first next(), then one read per source", 
 });
 
 test("merge() does not drain while the consumer is idle: reads <= delivered + sources, one outstanding per source", async () => {
-  const sources = [instrumented([], { endless: true }), instrumented([], { endless: true }), instrumented([], { endless: true })];
+  const sources = [
+    instrumented([], { endless: true }),
+    instrumented([], { endless: true }),
+    instrumented([], { endless: true }),
+  ];
   const it = merge(...sources);
   for (let delivered = 1; delivered <= 12; delivered++) {
     await it.next();
@@ -217,8 +225,11 @@ test("merge() validates every argument at the call, naming it", () => {
   assert.throws(() => merge([], 5 as never), (error: unknown) =>
     error instanceof TypeError &&
     error.message === "merge: 'sources[1]' must be an AsyncIterable or Iterable, received 5");
-  assert.throws(() => merge(null as never), (error: unknown) =>
-    error instanceof TypeError && error.message.includes("'sources[0]'") && error.message.includes("received null"));
+  assert.throws(
+    () => merge(null as never),
+    (error: unknown) =>
+      error instanceof TypeError && error.message.includes("'sources[0]'") && error.message.includes("received null"),
+  );
 });
 
 test("merge() types: one item type, or a union given explicitly", () => {

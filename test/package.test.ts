@@ -132,16 +132,20 @@ await pipeTo(lines(), process.stdout);
 `;
 
 function tsconfig(options: Record<string, unknown>, files: string[]): string {
-  return JSON.stringify({
-    compilerOptions: {
-      target: "ES2022",
-      strict: true,
-      noEmit: true,
-      skipLibCheck: false,
-      ...options,
+  return JSON.stringify(
+    {
+      compilerOptions: {
+        target: "ES2022",
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        ...options,
+      },
+      files,
     },
-    files,
-  }, null, 2);
+    null,
+    2,
+  );
 }
 
 if (!isNode) {
@@ -162,7 +166,9 @@ if (!isNode) {
     state.dir = mkdtempSync(join(tmpdir(), "sluice-package-"));
     // A copy of what the build reads, so concurrent runs and the shared dist/ do not meet.
     const source = join(state.dir, "source");
-    for (const path of ["package.json", "tsconfig.json", "tsconfig.build.json", "mod.ts", "src", "README.md", "LICENSE"]) {
+    for (
+      const path of ["package.json", "tsconfig.json", "tsconfig.build.json", "mod.ts", "src", "README.md", "LICENSE"]
+    ) {
       if (existsSync(join(root, path))) cpSync(join(root, path), join(source, path), { recursive: true });
     }
     symlinkSync(join(root, "node_modules"), join(source, "node_modules"), "dir");
@@ -176,7 +182,11 @@ if (!isNode) {
       join(state.project, "package.json"),
       JSON.stringify({ name: "sluice-user", private: true, type: "module" }, null, 2),
     );
-    await ok("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", state.tarball], state.project);
+    await ok(
+      "npm",
+      ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", state.tarball],
+      state.project,
+    );
 
     writeFileSync(join(state.project, "app.ts"), APP_TS);
     writeFileSync(join(state.project, "node_app.ts"), NODE_ONLY_TS);
@@ -219,7 +229,10 @@ if (!isNode) {
     assert.ok(files.includes("dist/mod.js") && files.includes("dist/mod.d.ts"));
     assert.ok(files.includes("LICENSE"));
     assert.not.ok(files.some((file) => file.endsWith(".ts") && !file.endsWith(".d.ts")), "no TypeScript sources");
-    const built = readFileSync(join(state.project, "node_modules", "sluice", "dist", "src", "bounded_buffer.js"), "utf8");
+    const built = readFileSync(
+      join(state.project, "node_modules", "sluice", "dist", "src", "bounded_buffer.js"),
+      "utf8",
+    );
     assert.not.match(built, /from "\.{1,2}\/[^"]*\.ts"/, "relative imports point at .js files");
   });
 

@@ -201,13 +201,37 @@ test("rateLimit() validates its options at the call", () => {
   const cases: [() => unknown, typeof TypeError | typeof RangeError, string][] = [
     // @ts-expect-error options are required
     [() => rateLimit([]), TypeError, "rateLimit: 'options' must be an object, received undefined"],
-    [() => rateLimit([], { limit: 0, intervalMs: 10 }), RangeError, "rateLimit: 'limit' must be a positive integer, received 0"],
-    // @ts-expect-error limit is required
-    [() => rateLimit([], { intervalMs: 10 }), RangeError, "rateLimit: 'limit' must be a positive integer, received undefined"],
-    [() => rateLimit([], { limit: 1, intervalMs: -1 }), RangeError, "rateLimit: 'intervalMs' must be a positive finite number, received -1"],
-    [() => rateLimit([], { limit: 1, intervalMs: 10, burst: -1 }), RangeError, "rateLimit: 'burst' must be a non-negative integer, received -1"],
-    [() => rateLimit([], { limit: 1, intervalMs: 10, burst: 0.5 }), RangeError, "rateLimit: 'burst' must be a non-negative integer, received 0.5"],
-    [() => rateLimit([], { limit: 1, intervalMs: 10, burst: "2" as never }), RangeError, 'rateLimit: \'burst\' must be a non-negative integer, received "2"'],
+    [
+      () => rateLimit([], { limit: 0, intervalMs: 10 }),
+      RangeError,
+      "rateLimit: 'limit' must be a positive integer, received 0",
+    ],
+    [
+      // @ts-expect-error limit is required
+      () => rateLimit([], { intervalMs: 10 }),
+      RangeError,
+      "rateLimit: 'limit' must be a positive integer, received undefined",
+    ],
+    [
+      () => rateLimit([], { limit: 1, intervalMs: -1 }),
+      RangeError,
+      "rateLimit: 'intervalMs' must be a positive finite number, received -1",
+    ],
+    [
+      () => rateLimit([], { limit: 1, intervalMs: 10, burst: -1 }),
+      RangeError,
+      "rateLimit: 'burst' must be a non-negative integer, received -1",
+    ],
+    [
+      () => rateLimit([], { limit: 1, intervalMs: 10, burst: 0.5 }),
+      RangeError,
+      "rateLimit: 'burst' must be a non-negative integer, received 0.5",
+    ],
+    [
+      () => rateLimit([], { limit: 1, intervalMs: 10, burst: "2" as never }),
+      RangeError,
+      "rateLimit: 'burst' must be a non-negative integer, received \"2\"",
+    ],
   ];
   for (const [call, type, message] of cases) {
     assert.throws(call, (error: unknown) => error instanceof type && (error as Error).message === message, message);
@@ -226,7 +250,9 @@ test("rateLimit() paces a sync source (an array) as it paces an async one", asyn
     await clock.tickAsync(200);
     await done;
     assert.equal(seen.map(([item]) => item), [1, 2, 3, 4]);
-    for (let i = 1; i < seen.length; i++) assert.ok(seen[i][1] - seen[i - 1][1] >= 50, `items ${i - 1} and ${i} 50 ms apart`);
+    for (let i = 1; i < seen.length; i++) {
+      assert.ok(seen[i][1] - seen[i - 1][1] >= 50, `items ${i - 1} and ${i} 50 ms apart`);
+    }
     assert.is(clock.countTimers(), 0);
   } finally {
     clock.uninstall();

@@ -69,8 +69,11 @@ test("sampleNth() lets timers run while it skips a long in-memory run", async ()
 
 test("sampleNth() validates n at the call", () => {
   for (const bad of [0, -1, 2.5, NaN, "3"]) {
-    assert.throws(() => sampleNth([], bad as number), (error: unknown) =>
-      error instanceof RangeError && error.message.startsWith("sampleNth: 'n' must be a positive integer, received"));
+    assert.throws(
+      () => sampleNth([], bad as number),
+      (error: unknown) =>
+        error instanceof RangeError && error.message.startsWith("sampleNth: 'n' must be a positive integer, received"),
+    );
   }
   assert.throws(() => sampleNth([], 2, { onDrop: "x" as never }), TypeError);
 });

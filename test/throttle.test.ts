@@ -282,14 +282,27 @@ test("throttle() delivers even when the interval closes between two reads of the
 });
 
 test("throttle() validates its options", () => {
-  assert.throws(() => throttle([], 100, { leading: false, trailing: false }), (error: unknown) =>
-    error instanceof RangeError && /throttle: 'leading' and 'trailing' cannot both be false/.test(error.message));
-  assert.throws(() => throttle([], 100, { leading: 1 as never }), (error: unknown) =>
-    error instanceof TypeError && error.message === "throttle: 'leading' must be a boolean, received 1");
-  assert.throws(() => throttle([], 100, { trailing: "no" as never }), (error: unknown) =>
-    error instanceof TypeError && error.message === "throttle: 'trailing' must be a boolean, received \"no\"");
-  assert.throws(() => throttle([], NaN), (error: unknown) =>
-    error instanceof RangeError && error.message === "throttle: 'intervalMs' must be a positive finite number, received NaN");
+  assert.throws(
+    () => throttle([], 100, { leading: false, trailing: false }),
+    (error: unknown) =>
+      error instanceof RangeError && /throttle: 'leading' and 'trailing' cannot both be false/.test(error.message),
+  );
+  assert.throws(
+    () => throttle([], 100, { leading: 1 as never }),
+    (error: unknown) =>
+      error instanceof TypeError && error.message === "throttle: 'leading' must be a boolean, received 1",
+  );
+  assert.throws(
+    () => throttle([], 100, { trailing: "no" as never }),
+    (error: unknown) =>
+      error instanceof TypeError && error.message === "throttle: 'trailing' must be a boolean, received \"no\"",
+  );
+  assert.throws(
+    () => throttle([], NaN),
+    (error: unknown) =>
+      error instanceof RangeError &&
+      error.message === "throttle: 'intervalMs' must be a positive finite number, received NaN",
+  );
   // @ts-expect-error intervalMs is required
   assert.throws(() => throttle([]), RangeError);
 });

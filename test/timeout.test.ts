@@ -3,7 +3,6 @@ import * as assert from "uvu/assert";
 import { timeout, TimeoutError } from "../mod.ts";
 import {
   at,
-  type Clock,
   collect,
   fakeClock,
   instrumented,
@@ -178,11 +177,18 @@ test("timeout() leaves no unhandled rejection when the late read fails after the
 });
 
 test("timeout() validates its arguments at the call", () => {
-  assert.throws(() => timeout([], 0), (error: unknown) =>
-    error instanceof RangeError && error.message === "timeout: 'ms' must be a positive finite number, received 0");
+  assert.throws(
+    () => timeout([], 0),
+    (error: unknown) =>
+      error instanceof RangeError && error.message === "timeout: 'ms' must be a positive finite number, received 0",
+  );
   assert.throws(() => timeout([], Infinity), RangeError);
-  assert.throws(() => timeout(5 as never, 10), (error: unknown) =>
-    error instanceof TypeError && error.message === "timeout: 'source' must be an AsyncIterable or Iterable, received 5");
+  assert.throws(
+    () => timeout(5 as never, 10),
+    (error: unknown) =>
+      error instanceof TypeError &&
+      error.message === "timeout: 'source' must be an AsyncIterable or Iterable, received 5",
+  );
   assert.throws(() => timeout([], 10, { signal: "x" as never }), TypeError);
 });
 

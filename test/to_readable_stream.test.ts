@@ -63,13 +63,13 @@ test("toReadableStream() under a slow reader never holds more than highWaterMark
     let produced = 0;
     let consumed = 0;
     let maxHeld = 0;
-    async function* fast() {
+    const fast = async function* () {
       for (let i = 0; i < 40; i++) {
         produced++;
         maxHeld = Math.max(maxHeld, produced - consumed);
         yield i;
       }
-    }
+    };
     const reader = toReadableStream(fast(), { highWaterMark }).getReader();
     for (let result = await reader.read(); !result.done; result = await reader.read()) {
       consumed++;

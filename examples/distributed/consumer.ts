@@ -8,7 +8,12 @@ import { createClient } from "redis";
 import { fromRedisStream } from "../../src/redis/mod.ts";
 
 const [url, stream, group, name, handleMs, claimIdleMs] = process.argv.slice(2) as [
-  string, string, string, string, string, string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
 ];
 const client = createClient({ url });
 client.on("error", (error) => console.error(`${name}:`, error.message));

@@ -22,5 +22,12 @@ async function* jobs() {
 }
 
 const { written, heldMs } = await toRedisStream(jobs(), client, { stream, group, maxLag: Number(maxLag), batch: 10 });
-await client.sendCommand(["HSET", `${stream}:stats`, "produced", String(written), "heldMs", String(Math.round(heldMs))]);
+await client.sendCommand([
+  "HSET",
+  `${stream}:stats`,
+  "produced",
+  String(written),
+  "heldMs",
+  String(Math.round(heldMs)),
+]);
 await client.close();

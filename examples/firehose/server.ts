@@ -212,7 +212,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     perFrame: Number(values["per-frame"]),
   });
   console.log(
-    `firehose: ${Number(values.rate).toLocaleString("en")} messages/s per client, ${values["per-frame"]} per WebSocket frame`,
+    `firehose: ${Number(values.rate).toLocaleString("en")} messages/s per client, ${
+      values["per-frame"]
+    } per WebSocket frame`,
   );
   console.log(`open ${firehoseServer.url} (add ?seconds=10 for a finite run); Ctrl-C stops`);
   const over = new Set<ConnectionStats>();
@@ -222,7 +224,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       if (stats.closed) over.add(stats);
       const end = stats.finished ? " (run finished)" : stats.closed ? " (client left)" : "";
       console.log(
-        `client ${index + 1}: sent ${stats.sent.toLocaleString("en")} in ${stats.frames.toLocaleString("en")} frames, ` +
+        `client ${index + 1}: sent ${stats.sent.toLocaleString("en")} in ${
+          stats.frames.toLocaleString("en")
+        } frames, ` +
           `held back ${stats.heldBack.toLocaleString("en")}, peak socket buffer ` +
           `${(stats.peakBuffered / 1024).toFixed(0)} KiB${end}`,
       );

@@ -111,7 +111,6 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     return p.read;
   }
 
-
   /** Starts a read if none is in flight and there is room. */
   protected pull = (): void => {
     const p = this.#p;
@@ -131,7 +130,6 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     }
     this.#startRead();
   };
-
 
   /**
    * Reads a sync source in a plain loop while there is room: no promise per item.
@@ -189,7 +187,6 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     if (!claimed) this.received(result.value);
     this.pull();
   };
-
 
   #onError = (error: unknown): void => {
     this.#p.read = undefined;

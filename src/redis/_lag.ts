@@ -11,10 +11,17 @@ import type { RedisCommandClient } from "./types.ts";
  * `last-delivered-id` are counted with `XRANGE`, up to `cap` (a result of
  * `cap` means at least `cap`: enough to know whether the producer must wait).
  */
-export async function groupLag(client: RedisCommandClient, stream: string, group: string, cap: number): Promise<number> {
+export async function groupLag(
+  client: RedisCommandClient,
+  stream: string,
+  group: string,
+  cap: number,
+): Promise<number> {
   const groups = parseInfoList(await client.sendCommand(["XINFO", "GROUPS", stream]));
   const info = groups.find((candidate) => text(candidate.name) === group);
-  if (info === undefined) throw new Error(`toRedisStream: consumer group "${group}" does not exist on stream "${stream}"`);
+  if (info === undefined) {
+    throw new Error(`toRedisStream: consumer group "${group}" does not exist on stream "${stream}"`);
+  }
   const lag = info.lag;
   if (typeof lag === "number") return lag;
   if (typeof lag === "string" && lag !== "") return Number(lag);

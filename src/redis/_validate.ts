@@ -14,6 +14,8 @@ export function assertClient(client: unknown, call: string, needsDuplicate: bool
     (needsDuplicate && typeof candidate.duplicate !== "function")
   ) {
     const needs = needsDuplicate ? "sendCommand() and duplicate()" : "sendCommand()";
-    throw new TypeError(`${call}: 'client' must be a connected node-redis client with ${needs}, received ${describe(client)}`);
+    throw new TypeError(
+      `${call}: 'client' must be a connected node-redis client with ${needs}, received ${describe(client)}`,
+    );
   }
 }

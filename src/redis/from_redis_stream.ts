@@ -325,7 +325,16 @@ class RedisStreamReader extends Outlet<RedisStreamMessage> implements RedisStrea
       const untilClaim = this.#nextClaimAt - performance.now();
       if (untilClaim <= 0) {
         const reply = await reader.sendCommand(
-          ["XAUTOCLAIM", stream, this.#group, this.#consumer, String(claimIdleMs), this.#claimCursor, "COUNT", this.#count],
+          [
+            "XAUTOCLAIM",
+            stream,
+            this.#group,
+            this.#consumer,
+            String(claimIdleMs),
+            this.#claimCursor,
+            "COUNT",
+            this.#count,
+          ],
         );
         const { cursor, entries } = parseAutoClaim(reply);
         this.#claimCursor = cursor;
@@ -338,7 +347,19 @@ class RedisStreamReader extends Outlet<RedisStreamMessage> implements RedisStrea
       blockMs = Math.min(blockMs, Math.max(1, Math.ceil(untilClaim)));
     }
     const reply = await reader.sendCommand(
-      ["XREADGROUP", "GROUP", this.#group, this.#consumer, "COUNT", this.#count, "BLOCK", String(blockMs), "STREAMS", stream, ">"],
+      [
+        "XREADGROUP",
+        "GROUP",
+        this.#group,
+        this.#consumer,
+        "COUNT",
+        this.#count,
+        "BLOCK",
+        String(blockMs),
+        "STREAMS",
+        stream,
+        ">",
+      ],
     );
     return this.#messages(parseStreamRead(reply, stream), false);
   }

@@ -184,7 +184,9 @@ function xaddArgs(head: readonly string[], item: RedisStreamFields): string[] {
     }
     args.push(field, String(value));
   }
-  if (args.length === head.length) throw new TypeError("toRedisStream: an item must have at least one field, received {}");
+  if (args.length === head.length) {
+    throw new TypeError("toRedisStream: an item must have at least one field, received {}");
+  }
   return args;
 }
 
@@ -233,10 +235,12 @@ async function write(
       let ended = false;
       while (writes.length < room) {
         pulling = true;
-        const result = await waiter.wait(upstream.next().then(undefined, (error) => {
-          upstream.finished();
-          throw error;
-        }));
+        const result = await waiter.wait(
+          upstream.next().then(undefined, (error) => {
+            upstream.finished();
+            throw error;
+          }),
+        );
         pulling = false;
         if (result.done) {
           upstream.finished();
