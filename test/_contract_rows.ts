@@ -1,0 +1,578 @@
+/**
+ * The contract table: one row per combinator (and per mode worth its own row). Both
+ * test/contract.test.ts (the contract rules) and test/random_schedule.test.ts (random schedules
+ * of next(), return(), abort and source events) run every row. A new combinator joins by adding a
+ * row above the marker line.
+ */
+import { boundedBuffer, concurrencyLimit, debounce, pipe, sampleEvery } from "../mod.ts";
+import type { Source } from "../mod.ts";
+import { delay } from "./_helpers.ts";
+import { channel, fromEvents } from "../mod.ts";
+import { distribute, merge } from "../mod.ts";
+import { pumpedChannel, pumpedEmitter } from "./_push_sources.ts";
+import { batch, rateLimit, sampleNth, throttle, timeout } from "../mod.ts";
+import { meter } from "../mod.ts";
+import { adaptiveConcurrency } from "../mod.ts";
+
+/** What a row's combinator yields: numbers, or values that carry numbers (see `Row.flatten`). */
+export type Iter = AsyncIterator<unknown> & AsyncIterable<unknown>;
+
+export interface InvalidCall {
+  call: () => unknown;
+  type: typeof TypeError | typeof RangeError;
+  /** The parameter the message must name, as written in it: `'capacity'`. */
+  param: string;
+  /** How the received value must appear in the message. */
+  received: string;
+}
+
+export interface Row {
+  name: string;
+  /** Builds the combinator over `source`; items come out unchanged (or dropped). */
+  make(source: Source<number>, signal?: AbortSignal): Iter;
+  /** Builds it with an `fn` that throws `error` for item 3, for combinators that take one. */
+  makeFailing?(source: Source<number>, error: Error): Iter;
+  /** Builds it with an `fn` that rejects `error` for every item after `ms`, for combinators that take one. */
+  makeLateFailing?(source: Source<number>, error: Error, ms: number): Iter;
+  invalid: InvalidCall[];
+  /** Never drops: every item before an error is delivered, in order. */
+  lossless: boolean;
+  /** Reads its source on its own, so it must not starve timers. */
+  drains: boolean;
+  /** Fake milliseconds after which an item that arrived has been emitted. */
+  emitMs: number;
+  /**
+   * For a combinator whose items carry several source items (batch's arrays): the source items in
+   * one. Used only where items are compared; every other rule runs on the combinator unchanged.
+   */
+  flatten?(item: unknown): number[];
+}
+
+export const rows: Row[] = [
+  {
+    name: "boundedBuffer",
+    make: (source, signal) => boundedBuffer(source, 2, { signal }),
+    invalid: [
+      { call: () => boundedBuffer(42 as never, 2), type: TypeError, param: "'source'", received: "received 42" },
+      { call: () => boundedBuffer([], 0), type: RangeError, param: "'capacity'", received: "received 0" },
+      { call: () => boundedBuffer([], 1.5), type: RangeError, param: "'capacity'", received: "received 1.5" },
+      {
+        call: () => boundedBuffer([], 2, { overflow: "spill" as never }),
+        type: RangeError,
+        param: "'overflow'",
+        received: 'received "spill"',
+      },
+      {
+        call: () => boundedBuffer([], 2, { onDrop: 1 as never }),
+        type: TypeError,
+        param: "'onDrop'",
+        received: "received 1",
+      },
+      {
+        call: () => boundedBuffer([], 2, { signal: {} as never }),
+        type: TypeError,
+        param: "'signal'",
+        received: "received an object",
+      },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "boundedBuffer drop-oldest",
+    make: (source, signal) => boundedBuffer(source, 2, { overflow: "drop-oldest", signal }),
+    invalid: [
+      {
+        call: () => boundedBuffer(null as never, 2, { overflow: "drop-oldest" }),
+        type: TypeError,
+        param: "'source'",
+        received: "received null",
+      },
+    ],
+    lossless: false,
+    drains: true,
+    emitMs: 0,
+  },
+  {
+    name: "sampleEvery",
+    make: (source, signal) => sampleEvery(source, 20, { signal }),
+    invalid: [
+      { call: () => sampleEvery({} as never, 20), type: TypeError, param: "'source'", received: "received an object" },
+      { call: () => sampleEvery([], 0), type: RangeError, param: "'intervalMs'", received: "received 0" },
+      { call: () => sampleEvery([], -5), type: RangeError, param: "'intervalMs'", received: "received -5" },
+      { call: () => sampleEvery([], Infinity), type: RangeError, param: "'intervalMs'", received: "received Infinity" },
+      {
+        call: () => sampleEvery([], "20" as never),
+        type: RangeError,
+        param: "'intervalMs'",
+        received: 'received "20"',
+      },
+    ],
+    lossless: false,
+    drains: true,
+    emitMs: 20,
+  },
+  {
+    name: "concurrencyLimit",
+    make: (source, signal) => concurrencyLimit(source, 2, (item) => Promise.resolve(item), { signal }),
+    makeFailing: (source, error) =>
+      concurrencyLimit(source, 2, async (item) => {
+        if (item === 3) throw error;
+        return item;
+      }),
+    makeLateFailing: (source, error, ms) =>
+      concurrencyLimit(source, 2, () => delay(ms).then(() => Promise.reject(error))),
+    invalid: [
+      {
+        call: () => concurrencyLimit(undefined as never, 2, (x) => x),
+        type: TypeError,
+        param: "'source'",
+        received: "received undefined",
+      },
+      { call: () => concurrencyLimit([], 0, (x) => x), type: RangeError, param: "'limit'", received: "received 0" },
+      { call: () => concurrencyLimit([], NaN, (x) => x), type: RangeError, param: "'limit'", received: "received NaN" },
+      { call: () => concurrencyLimit([], 2, "fn" as never), type: TypeError, param: "'fn'", received: 'received "fn"' },
+      {
+        call: () => concurrencyLimit([], 2, (x) => x, { ordered: "yes" as never }),
+        type: TypeError,
+        param: "'ordered'",
+        received: 'received "yes"',
+      },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "concurrencyLimit unordered",
+    make: (source, signal) => concurrencyLimit(source, 2, (item) => item, { ordered: false, signal }),
+    makeFailing: (source, error) =>
+      concurrencyLimit(source, 1, (item) => {
+        if (item === 3) throw error;
+        return item;
+      }, { ordered: false }),
+    makeLateFailing: (source, error, ms) =>
+      concurrencyLimit(source, 2, () => delay(ms).then(() => Promise.reject(error)), { ordered: false }),
+    invalid: [],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "debounce",
+    make: (source, signal) => debounce(source, 20, { maxWaitMs: 40, signal }),
+    invalid: [
+      { call: () => debounce(7 as never, 20), type: TypeError, param: "'source'", received: "received 7" },
+      { call: () => debounce([], 0), type: RangeError, param: "'waitMs'", received: "received 0" },
+      {
+        call: () => debounce([], 20, { maxWaitMs: 0 }),
+        type: RangeError,
+        param: "'maxWaitMs'",
+        received: "received 0",
+      },
+      { call: () => debounce([], 20, null as never), type: TypeError, param: "'options'", received: "received null" },
+    ],
+    lossless: false,
+    drains: true,
+    emitMs: 20,
+  },
+  {
+    name: "pipe",
+    make: (source, signal) =>
+      pipe(
+        source,
+        (items) => boundedBuffer(items, 2, { signal }),
+        (items) => concurrencyLimit(items, 2, async (item) => item, { signal }),
+      ) as Iter,
+    invalid: [
+      { call: () => pipe(true as never), type: TypeError, param: "'source'", received: "received true" },
+      { call: () => pipe([], 5 as never), type: TypeError, param: "'stages[0]'", received: "received 5" },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  // A channel has no source: a producer pushes into it. `pumpedChannel` is that producer for the
+  // table's source: it starts at the first next() (rule 1: the channel itself does nothing until
+  // used), awaits each send(), closes its source when the consumer leaves (a waiting send rejects
+  // with ChannelClosedError; a producer waiting on its own source hears of return() at once), and,
+  // as a channel takes no signal, maps abort to fail(signal.reason) (rule 5). Validation (rule 2)
+  // is the channel's own.
+  {
+    name: "channel",
+    make: (source, signal) => pumpedChannel(source, signal, { capacity: 2 }),
+    invalid: [
+      { call: () => channel({ capacity: 0 }), type: RangeError, param: "'capacity'", received: "received 0" },
+      { call: () => channel({ capacity: 1.5 }), type: RangeError, param: "'capacity'", received: "received 1.5" },
+      {
+        call: () => channel({ maxWaitingSends: 0 }),
+        type: RangeError,
+        param: "'maxWaitingSends'",
+        received: "received 0",
+      },
+      {
+        call: () => channel({ overflow: "spill" as never }),
+        type: RangeError,
+        param: "'overflow'",
+        received: 'received "spill"',
+      },
+      { call: () => channel({ onDrop: 1 as never }), type: TypeError, param: "'onDrop'", received: "received 1" },
+      { call: () => channel(null as never), type: TypeError, param: "'options'", received: "received null" },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "channel drop-oldest",
+    make: (source, signal) => pumpedChannel(source, signal, { capacity: 2, overflow: "drop-oldest" }),
+    invalid: [],
+    lossless: false,
+    // The producer's sends never wait here, but the draining loop is the producer's, not the channel's.
+    drains: false,
+    emitMs: 0,
+  },
+  // fromEvents listens to an emitter that emits the table's source as "data" events ("end", "error"
+  // at the end), starting when a "data" listener is added and closing its source when it is removed,
+  // as a Node stream does: so "pulls nothing before next()" and "closes the source once" check that
+  // the listener is added lazily and removed on every exit path. An EventTarget has no error event
+  // carrying an error (rule 4), so its paths are covered in test/from_events.test.ts instead.
+  {
+    name: "fromEvents",
+    make: (source, signal) => fromEvents<number>(pumpedEmitter(source), "data", { endOn: "end", signal }),
+    invalid: [
+      {
+        call: () => fromEvents(42 as never, "data"),
+        type: TypeError,
+        param: "'target'",
+        received: "received 42",
+      },
+      {
+        call: () => fromEvents(pumpedEmitter([]), 7 as never),
+        type: TypeError,
+        param: "'type'",
+        received: "received 7",
+      },
+      {
+        call: () => fromEvents(pumpedEmitter([]), "data", { capacity: 0 }),
+        type: RangeError,
+        param: "'capacity'",
+        received: "received 0",
+      },
+      {
+        call: () => fromEvents(pumpedEmitter([]), "data", { overflow: "wait" as never }),
+        type: RangeError,
+        param: "'overflow'",
+        received: 'received "wait"',
+      },
+      {
+        call: () => fromEvents(pumpedEmitter([]), "data", { signal: {} as never }),
+        type: TypeError,
+        param: "'signal'",
+        received: "received an object",
+      },
+    ],
+    // Default overflow "error": it fails rather than drop, and 3 items never fill 16.
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "fromEvents drop-oldest",
+    make: (source, signal) =>
+      fromEvents<number>(pumpedEmitter(source), "data", { capacity: 2, overflow: "drop-oldest", endOn: "end", signal }),
+    invalid: [],
+    lossless: false,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    // merge has no signal (its arguments are all sources); abort reaches it through a stage
+    // that has one, as a user would do it. The tests without a signal run merge's own cleanup:
+    // the given source merged with one that ends at once.
+    name: "merge",
+    make: (source, signal) => merge(signal ? boundedBuffer(source, 1, { signal }) : source, []),
+    invalid: [
+      { call: () => merge(null as never), type: TypeError, param: "'sources[0]'", received: "received null" },
+      { call: () => merge([], [], 5 as never), type: TypeError, param: "'sources[2]'", received: "received 5" },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    // One source split between two consumers and merged back: merge's return() closes both
+    // consumers, and the source closes once, when the second one finishes.
+    name: "merge of distribute",
+    make: (source, signal) => merge(...distribute(source, 2, { signal })),
+    invalid: [],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    // The source closes when every consumer has finished, so the row makes two consumers, returns
+    // the second one at once (it takes nothing) and hands out the first: its return() is then the
+    // last finish and must close the source exactly once. Leaving the other consumer open would
+    // (rightly) keep the source open; test/distribute.test.ts covers that.
+    name: "distribute",
+    make: (source, signal) => {
+      const [first, second] = distribute(source, 2, { signal });
+      void second.return();
+      return first;
+    },
+    invalid: [
+      { call: () => distribute(42 as never, 2), type: TypeError, param: "'source'", received: "received 42" },
+      { call: () => distribute([], 0), type: RangeError, param: "'consumers'", received: "received 0" },
+      { call: () => distribute([], 2.5), type: RangeError, param: "'consumers'", received: "received 2.5" },
+      { call: () => distribute([], 2, null as never), type: TypeError, param: "'options'", received: "received null" },
+      {
+        call: () => distribute([], 2, { signal: 1 as never }),
+        type: TypeError,
+        param: "'signal'",
+        received: "received 1",
+      },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "meter",
+    make: (source, signal) => meter(source, { every: 20, report: () => {}, signal }),
+    invalid: [
+      {
+        call: () => meter(5 as never, { report: () => {} }),
+        type: TypeError,
+        param: "'source'",
+        received: "received 5",
+      },
+      { call: () => meter([], null as never), type: TypeError, param: "'options'", received: "received null" },
+      {
+        call: () => meter([], { report: "no" as never }),
+        type: TypeError,
+        param: "'report'",
+        received: 'received "no"',
+      },
+      {
+        call: () => meter([], { report: () => {}, every: -1 }),
+        type: RangeError,
+        param: "'every'",
+        received: "received -1",
+      },
+      {
+        call: () => meter([], { report: () => {}, signal: "stop" as never }),
+        type: TypeError,
+        param: "'signal'",
+        received: 'received "stop"',
+      },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "throttle",
+    make: (source, signal) => throttle(source, 20, { signal }),
+    invalid: [
+      { call: () => throttle(3 as never, 20), type: TypeError, param: "'source'", received: "received 3" },
+      { call: () => throttle([], 0), type: RangeError, param: "'intervalMs'", received: "received 0" },
+      {
+        call: () => throttle([], 20, { leading: "yes" as never }),
+        type: TypeError,
+        param: "'leading'",
+        received: 'received "yes"',
+      },
+      {
+        call: () => throttle([], 20, { leading: false, trailing: false }),
+        type: RangeError,
+        param: "'trailing'",
+        received: "received false",
+      },
+      {
+        call: () => throttle([], 20, { onDrop: 1 as never }),
+        type: TypeError,
+        param: "'onDrop'",
+        received: "received 1",
+      },
+    ],
+    lossless: false,
+    drains: true,
+    emitMs: 0,
+  },
+  {
+    // Every item waits for the end of an interval: the first one too.
+    name: "throttle trailing-only",
+    make: (source, signal) => throttle(source, 20, { leading: false, signal }),
+    invalid: [],
+    lossless: false,
+    drains: true,
+    emitMs: 20,
+  },
+  {
+    name: "sampleNth",
+    make: (source, signal) => sampleNth(source, 2, { signal }),
+    invalid: [
+      { call: () => sampleNth(null as never, 2), type: TypeError, param: "'source'", received: "received null" },
+      { call: () => sampleNth([], 0), type: RangeError, param: "'n'", received: "received 0" },
+      { call: () => sampleNth([], 1.5), type: RangeError, param: "'n'", received: "received 1.5" },
+      {
+        call: () => sampleNth([], 2, { onDrop: 1 as never }),
+        type: TypeError,
+        param: "'onDrop'",
+        received: "received 1",
+      },
+    ],
+    lossless: false,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    // batch yields arrays: `flatten` lets the item checks see the numbers inside; every other
+    // check (laziness, timers, closing, abort) runs on batch itself. With `ms` it reads ahead
+    // while a batch is open, so it must not starve timers either.
+    name: "batch",
+    make: (source, signal) => batch(source, { size: 2, ms: 20, signal }),
+    flatten: (item) => item as number[],
+    invalid: [
+      { call: () => batch(5 as never, { size: 2 }), type: TypeError, param: "'source'", received: "received 5" },
+      { call: () => batch([], {}), type: TypeError, param: "'options'", received: "received neither" },
+      { call: () => batch([], { size: 0 }), type: RangeError, param: "'size'", received: "received 0" },
+      { call: () => batch([], { ms: -1 }), type: RangeError, param: "'ms'", received: "received -1" },
+    ],
+    lossless: true,
+    drains: true,
+    emitMs: 20,
+  },
+  {
+    // Without `ms` a batch leaves only when full (or at the end), so size 1 lets the return and
+    // abort checks get their first item; the pull-only path (no read-ahead, no timer) is what runs.
+    name: "batch size only",
+    make: (source, signal) => batch(source, { size: 1, signal }),
+    flatten: (item) => item as number[],
+    invalid: [],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "rateLimit",
+    make: (source, signal) => rateLimit(source, { limit: 100, intervalMs: 100, signal }),
+    invalid: [
+      {
+        call: () => rateLimit({} as never, { limit: 1, intervalMs: 10 }),
+        type: TypeError,
+        param: "'source'",
+        received: "received an object",
+      },
+      { call: () => rateLimit([], null as never), type: TypeError, param: "'options'", received: "received null" },
+      {
+        call: () => rateLimit([], { limit: 0, intervalMs: 10 }),
+        type: RangeError,
+        param: "'limit'",
+        received: "received 0",
+      },
+      {
+        call: () => rateLimit([], { limit: 1, intervalMs: 0 }),
+        type: RangeError,
+        param: "'intervalMs'",
+        received: "received 0",
+      },
+      {
+        call: () => rateLimit([], { limit: 1, intervalMs: 10, burst: -1 }),
+        type: RangeError,
+        param: "'burst'",
+        received: "received -1",
+      },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "timeout",
+    make: (source, signal) => timeout(source, 1000, { signal }),
+    invalid: [
+      {
+        call: () => timeout(undefined as never, 10),
+        type: TypeError,
+        param: "'source'",
+        received: "received undefined",
+      },
+      { call: () => timeout([], 0), type: RangeError, param: "'ms'", received: "received 0" },
+      { call: () => timeout([], NaN), type: RangeError, param: "'ms'", received: "received NaN" },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "adaptiveConcurrency",
+    make: (source, signal) => adaptiveConcurrency(source, (item) => Promise.resolve(item), { ordered: true, signal }),
+    makeFailing: (source, error) =>
+      adaptiveConcurrency(source, async (item) => {
+        if (item === 3) throw error;
+        return item;
+      }, { ordered: true, initial: 2, max: 2 }),
+    makeLateFailing: (source, error, ms) =>
+      adaptiveConcurrency(source, () => delay(ms).then(() => Promise.reject(error))),
+    invalid: [
+      {
+        call: () => adaptiveConcurrency(7 as never, (x) => x),
+        type: TypeError,
+        param: "'source'",
+        received: "received 7",
+      },
+      { call: () => adaptiveConcurrency([], "fn" as never), type: TypeError, param: "'fn'", received: 'received "fn"' },
+      {
+        call: () => adaptiveConcurrency([], (x) => x, { max: 0 }),
+        type: RangeError,
+        param: "'max'",
+        received: "received 0",
+      },
+      {
+        call: () => adaptiveConcurrency([], (x) => x, { initial: 2.5 }),
+        type: RangeError,
+        param: "'initial'",
+        received: "received 2.5",
+      },
+      {
+        call: () => adaptiveConcurrency([], (x) => x, { algorithm: "vegas" as never }),
+        type: RangeError,
+        param: "'algorithm'",
+        received: 'received "vegas"',
+      },
+      {
+        call: () => adaptiveConcurrency([], (x) => x, { ordered: 1 as never }),
+        type: TypeError,
+        param: "'ordered'",
+        received: "received 1",
+      },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "adaptiveConcurrency unordered",
+    make: (source, signal) => adaptiveConcurrency(source, (item) => item, { algorithm: "aimd", signal }),
+    makeFailing: (source, error) =>
+      adaptiveConcurrency(source, (item) => {
+        if (item === 3) throw error;
+        return item;
+      }, { max: 1 }),
+    makeLateFailing: (source, error, ms) =>
+      adaptiveConcurrency(source, () => delay(ms).then(() => Promise.reject(error)), { initial: 2 }),
+    invalid: [],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  // new rows go above this line
+];
+
+/** The source items `item` carries: itself, unless the row says otherwise. */
+export function carried(row: Row, item: unknown): number[] {
+  return row.flatten ? row.flatten(item) : [item as number];
+}
