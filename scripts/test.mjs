@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: type-check, deno fmt --check and deno lint, then run every uvu suite under Node (tsx), Deno and Bun,
-// and end with one line `N passed, N failed` counting all three runtimes.
+// and end with one line `N passed, N failed` counting all three runtimes, or `N passed, N failed, K skipped` when a
+// suite was skipped because a service it needs is not installed (test/_services.ts; under CI=true that fails instead).
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -47,6 +48,9 @@ function run(command, args, { capture = false } = {}) {
 
 let passed = 0;
 let failed = 0;
+let skipped = 0;
+/** The `skipped: <service> (...)` lines the suites printed, once each. */
+const skipLines = new Set();
 
 console.log("\n# type-check (tsc --noEmit)");
 const typecheck = await run(bin("tsc"), ["--noEmit", "-p", "."]);
@@ -65,14 +69,19 @@ for (const runtime of runtimes) {
   const { code, output } = await run(runtime.command, runtime.args, { capture: true });
   const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
   const ok = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
+  const skips = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
+  for (const line of output.match(/^skipped: .*$/gm) ?? []) skipLines.add(line);
   let bad = total - ok;
   // A crash, a hang or an unhandled rejection fails the runtime even if every test it reached passed.
   if (code !== 0 && bad === 0) bad = 1;
   if (total === 0 && bad === 0) bad = 1;
-  console.log(`# ${runtime.name}: ${ok} passed, ${bad} failed${code !== 0 ? ` (exit ${code})` : ""}`);
+  const skipNote = skips > 0 ? `, ${skips} skipped` : "";
+  console.log(`# ${runtime.name}: ${ok} passed, ${bad} failed${skipNote}${code !== 0 ? ` (exit ${code})` : ""}`);
   passed += ok;
   failed += bad;
+  skipped += skips;
 }
 
-console.log(`\n${passed} passed, ${failed} failed`);
+if (skipLines.size > 0) console.log(`\n${[...skipLines].join("\n")}`);
+console.log(`\n${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ""}`);
 process.exitCode = failed === 0 ? 0 : 1;

@@ -257,3 +257,11 @@ export function manualSource<T = number>(): Manual<T> {
 }
 
 export { deferred } from "../src/_internal/deferred.ts";
+
+/** The command line that runs a TypeScript file with the runtime running this test (Node through tsx, Deno, Bun). */
+export function runtimeCommand(script: string, args: string[] = []): [string, string[]] {
+  const globals = globalThis as Record<string, unknown>;
+  if (globals.Deno !== undefined) return [process.execPath, ["run", "-A", "--quiet", script, ...args]];
+  if (globals.Bun !== undefined) return [process.execPath, [script, ...args]];
+  return [process.execPath, ["--import", "tsx", script, ...args]];
+}

@@ -1,6 +1,7 @@
 /**
  * Starts a throwaway `redis-server` on a free loopback port with persistence
- * off, for the Redis adapter tests; fails loudly when it is not installed.
+ * off, for the Redis adapter tests; fails loudly when it is not installed
+ * (redis.test.ts skips first, through test/_services.ts, when it is not on PATH).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
@@ -24,15 +25,23 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** What the Redis tests need, for test/_services.ts. */
+export const REDIS_SERVICE = {
+  name: "redis",
+  command: "redis-server",
+  install: "apt-get install -y redis-server",
+};
+
 const MISSING = "redis-server is not installed: the Redis adapter tests need it " +
   "(Debian/Ubuntu: apt-get update && apt-get install -y redis-server)";
 
-export async function startRedisServer(): Promise<RedisServer> {
+/** Starts `command` (redis-server on PATH unless given the executable's path). */
+export async function startRedisServer(command = "redis-server"): Promise<RedisServer> {
   const port = await freePort();
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
   let child: ChildProcess;
   try {
-    child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
   } catch (error) {
     throw new Error(`${MISSING} (${String(error)})`);
   }

@@ -1,23 +1,23 @@
 /**
  * sluice/redis against a real redis-server (started here on a free loopback
- * port, persistence off, stopped at the end). Without redis-server these tests
- * fail: install it (apt-get install -y redis-server), they do not skip.
+ * port, persistence off, stopped at the end). Without redis-server on PATH the
+ * suite is skipped with one line naming it, or fails under CI=true (test/_services.ts).
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createClient } from "redis";
-import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { fromRedisStream, type RedisStreamIterator, type RedisStreamMessage, toRedisStream } from "../src/redis/mod.ts";
 import { groupLag } from "../src/redis/_lag.ts";
 import { parseInfoList, text } from "../src/redis/_reply.ts";
-import { delay, instrumented } from "./_helpers.ts";
-import { type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { delay, instrumented, runtimeCommand } from "./_helpers.ts";
+import { REDIS_SERVICE, type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { serviceSuite } from "./_services.ts";
 
 const newClient = (url: string, resp: 2 | 3 = 3) => createClient({ url, RESP: resp });
 type Client = ReturnType<typeof newClient>;
 
-const test = suite("redis");
+const { test, path: redisServerPath } = serviceSuite("redis", REDIS_SERVICE);
 let server: RedisServer | undefined;
 let serverError: unknown;
 const clients: Client[] = [];
@@ -75,20 +75,12 @@ async function fill(client: Client, stream: string, count: number): Promise<void
   await toRedisStream(items, client, { stream });
 }
 
-/** The command line that runs a TypeScript file with the runtime running this test. */
-function runtimeCommand(script: string, args: string[]): [string, string[]] {
-  const globals = globalThis as Record<string, unknown>;
-  if (globals.Deno !== undefined) return [process.execPath, ["run", "-A", "--quiet", script, ...args]];
-  if (globals.Bun !== undefined) return [process.execPath, [script, ...args]];
-  return [process.execPath, ["--import", "tsx", script, ...args]];
-}
-
 const consumerScript = fileURLToPath(new URL("./_redis_consumer.ts", import.meta.url));
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 test("redis-server starts on a free loopback port (install redis-server if this fails)", async () => {
   try {
-    server = await startRedisServer();
+    server = await startRedisServer(redisServerPath);
   } catch (error) {
     serverError = error;
     throw error;

@@ -10,7 +10,9 @@
  * and saves a screenshot of the page at the end: in the temp directory, or over
  * the README's `examples/firehose/screenshot.png` with `-- --update-screenshot`.
  *
- * Needs Debian's `chromium` at /usr/bin/chromium (or CHROMIUM=/path/to/chrome).
+ * Needs Chromium: `chromium` on PATH or at /usr/bin/chromium (Debian's), or CHROMIUM=/path/to/chrome.
+ * Without it, prints one `skipped: chromium (...)` line and `0 passed, 0 failed, 1 skipped` and exits 0;
+ * under CI=true that is a failure instead.
  * Prints `N passed, N failed` last and exits non-zero on a failure.
  */
 import { tmpdir } from "node:os";
@@ -19,6 +21,21 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { startFirehose } from "../../examples/firehose/server.ts";
+import { serviceStatus } from "../_services.ts";
+
+const chromiumStatus = serviceStatus({
+  name: "chromium",
+  command: process.env.CHROMIUM ?? "chromium",
+  install: "apt-get install -y chromium",
+  candidates: ["/usr/bin/chromium"],
+});
+if (chromiumStatus.state !== "found") {
+  console.log(chromiumStatus.line);
+  const skip = chromiumStatus.state === "skip";
+  console.log(`\n0 passed, ${skip ? "0 failed, 1 skipped" : "1 failed"}`);
+  process.exit(skip ? 0 : 1);
+}
+const chromiumPath = chromiumStatus.path;
 
 const SECONDS = Number(process.env.FIREHOSE_SECONDS ?? 6);
 const RATE = 100_000;
@@ -68,7 +85,7 @@ const firehose = await startFirehose({ rate: RATE });
 let browser: Browser | undefined;
 try {
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    executablePath: chromiumPath,
     args: [
       "--headless",
       "--no-sandbox",
