@@ -6,24 +6,41 @@ import { type Deferred, deferred } from "./_internal/deferred.ts";
 import { Outlet } from "./_internal/outlet.ts";
 import { OverflowQueue } from "./_internal/overflow_queue.ts";
 import { Queue } from "./_internal/queue.ts";
-import { assertOptionalFunction, assertOptions, assertOverflow, assertPositiveInteger } from "./_internal/validate.ts";
+import {
+  assertNonNegativeInteger,
+  assertOptionalFunction,
+  assertOptions,
+  assertOverflow,
+  assertPositiveInteger,
+} from "./_internal/validate.ts";
 import { ChannelClosedError, OverflowError } from "./errors.ts";
 import type { BufferedIterator, Overflow } from "./types.ts";
 
 /** How many items a channel holds when no `capacity` is given. */
 const DEFAULT_CAPACITY = 16;
 
+/** How many `send()` calls may wait for room at once when no `maxWaitingSends` is given. */
+const DEFAULT_MAX_WAITING_SENDS = 1024;
+
 /** Options for {@linkcode channel}. */
 export interface ChannelOptions<T> {
-  /** The most items held for the consumer, a positive integer. Default 16. */
+  /**
+   * The most items held for the consumer, a non-negative integer. Default 16.
+   * `0` makes a hand-off channel (as Go's unbuffered channel): nothing is held,
+   * `send()` resolves once a consumer's `next()` takes the item, and
+   * `trySend()` succeeds only while a `next()` is waiting.
+   */
   capacity?: number;
   /** What a full channel does with another item. Default `"wait"`: `send()` waits for room. */
   overflow?: Overflow;
   /**
    * With `overflow: "wait"`, the most `send()` calls that may wait for room at
-   * once, a positive integer. Default: `capacity`. A producer that awaits each
-   * send has at most one waiting; one more beyond this bound rejects at once
-   * with {@linkcode OverflowError} instead of queueing without bound.
+   * once, a positive integer. Default 1024, whatever the `capacity`. A producer
+   * that awaits each send has at most one send waiting, so many producers (one
+   * handler per request, say) just wait their turn. The bound exists to catch a
+   * loop that forgets to `await send()`: the send past it rejects at once with
+   * {@linkcode OverflowError} instead of queueing without bound. Raise it when
+   * more producers than that really send at once.
    */
   maxWaitingSends?: number;
   /** Called with every item the overflow strategy drops. */
@@ -40,7 +57,9 @@ export interface Channel<T> extends BufferedIterator<T> {
   /**
    * Sends an item. Resolves once the channel has accepted it: at once while
    * there is room (or the strategy drops an item); with `overflow: "wait"`,
-   * once the consumer has made room. Rejects with {@linkcode ChannelClosedError}
+   * once the consumer has made room (with `capacity: 0`, once a `next()` took
+   * the item). Rejects with {@linkcode OverflowError} at once when
+   * `maxWaitingSends` sends already wait (a loop that forgets `await`). Rejects with {@linkcode ChannelClosedError}
    * after `close()` or `fail()`, or when the consumer stops reading while it
    * waits; with `overflow: "error"`, rejects with the {@linkcode OverflowError}
    * that also fails the consumer.
@@ -49,7 +68,8 @@ export interface Channel<T> extends BufferedIterator<T> {
   /**
    * Sends an item without waiting. Returns true when the channel accepted it
    * (handed over or held, after dropping the oldest with `"drop-oldest"`);
-   * false when it did not: full with `"wait"` (nothing happens), dropped with
+   * false when it did not: full with `"wait"` (nothing happens; with
+   * `capacity: 0`, no `next()` was waiting to take it), dropped with
    * `"drop-newest"`, or overflowing with `"error"` (which fails the consumer).
    * Throws {@linkcode ChannelClosedError} once the channel is closed.
    */
@@ -93,15 +113,20 @@ export interface Channel<T> extends BufferedIterator<T> {
  * `[Symbol.asyncIterator]()` call) while the first is unfinished throws a
  * `TypeError`.
  *
+ * With `capacity: 0` the channel is a hand-off (Go's unbuffered channel):
+ * it holds nothing, a `send()` resolves once the consumer's `next()` has taken
+ * the item, and `trySend()` succeeds only while a `next()` is waiting.
+ *
  * Memory: at most `capacity` held items (default 16), plus, with `"wait"`, one
- * item per `send()` waiting for room: as many as the producer has sends in
+ * item per `send()` waiting for room: as many as the producers have sends in
  * flight (one per producer task that awaits its sends), and never more than
- * `maxWaitingSends` (default `capacity`).
+ * `maxWaitingSends` (default 1024).
  *
  * @param options `capacity`, `overflow`, `maxWaitingSends` and `onDrop`.
  * @returns A {@linkcode Channel}: the consumer's async iterator and the producer's `send`.
  * @throws {TypeError} If an option has the wrong type.
- * @throws {RangeError} If `capacity` or `maxWaitingSends` is not a positive integer, or `overflow` is unknown.
+ * @throws {RangeError} If `capacity` is not a non-negative integer, `maxWaitingSends` is not a positive
+ *   integer, `overflow` is unknown, or `"drop-oldest"` is asked of a hand-off channel (`capacity: 0`).
  *
  * @example A producer slowed to the consumer's pace
  * ```ts
@@ -132,12 +157,33 @@ export interface Channel<T> extends BufferedIterator<T> {
  * assert.deepEqual(kept, ["b", "c"]);
  * assert.equal(ch.dropped, 1);
  * ```
+ *
+ * @example A hand-off channel: each send waits for the consumer to take its item
+ * ```ts
+ * import { channel } from "@sluice/sluice";
+ * import assert from "node:assert/strict";
+ *
+ * const ch = channel<string>({ capacity: 0 });
+ * assert.equal(ch.trySend("early"), false); // nobody is waiting in next()
+ * let taken = false;
+ * const sent = ch.send("job").then(() => taken);
+ * const item = await ch.next();
+ * taken = true;
+ * assert.deepEqual(item, { value: "job", done: false });
+ * assert.equal(await sent, true); // resolved once next() took the item
+ * ```
  */
 export function channel<T>(options: ChannelOptions<T> = {}): Channel<T> {
   const call = "channel";
   assertOptions(options, call);
-  if (options.capacity !== undefined) assertPositiveInteger(options.capacity, call, "capacity");
+  if (options.capacity !== undefined) assertNonNegativeInteger(options.capacity, call, "capacity");
   assertOverflow(options.overflow, call);
+  if (options.capacity === 0 && options.overflow === "drop-oldest") {
+    throw new RangeError(
+      `${call}: 'overflow' must be "wait", "drop-newest" or "error" with capacity 0 ` +
+        `(a hand-off channel holds no item to drop), received "drop-oldest"`,
+    );
+  }
   if (options.maxWaitingSends !== undefined) assertPositiveInteger(options.maxWaitingSends, call, "maxWaitingSends");
   assertOptionalFunction(options.onDrop, call, "onDrop");
   return new PushChannel(options);
@@ -153,7 +199,10 @@ interface WaitingSend<T> {
 class PushChannel<T> extends Outlet<T> implements Channel<T> {
   readonly #items: OverflowQueue<T>;
   readonly #maxWaiting: number;
-  /** Sends waiting for room (`"wait"` only); non-empty only while the channel is full. */
+  /**
+   * Sends waiting for room (`"wait"` only); non-empty only while the channel is full
+   * (always, with capacity 0) and no `next()` is waiting.
+   */
   readonly #waiting: Queue<WaitingSend<T>>;
   /** Why sends are refused, once they are: `close()`, `fail()`, or the consumer left. */
   #refusal: string | undefined;
@@ -167,7 +216,7 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
   constructor(options: ChannelOptions<T>) {
     super(undefined, options.onDrop);
     const capacity = options.capacity ?? DEFAULT_CAPACITY;
-    this.#maxWaiting = options.maxWaitingSends ?? capacity;
+    this.#maxWaiting = options.maxWaitingSends ?? DEFAULT_MAX_WAITING_SENDS;
     this.#waiting = new Queue(1);
     this.#items = new OverflowQueue(capacity, options.overflow ?? "wait", "channel", {
       offer: (item) => this.offer(item),
@@ -198,8 +247,9 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
       return Promise.reject(
         new OverflowError(
           bound,
-          `channel: ${bound} sends already waiting for room (maxWaitingSends ${bound}); ` +
-            "await send() before sending more, or raise maxWaitingSends",
+          `channel: ${bound} sends already waiting for room (maxWaitingSends ${bound}). ` +
+            "This bound exists to catch a loop that forgets to await send(): await each send(), " +
+            "or raise maxWaitingSends if that many producers really send at once",
         ),
       );
     }
@@ -257,8 +307,13 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
 
   protected take(): IteratorResult<T> | undefined {
     const taken = this.#items.take();
-    if (taken !== undefined && this.#waiting.size > 0) this.#admitWaiting();
-    return taken;
+    if (this.#waiting.size === 0) return taken;
+    if (taken !== undefined) {
+      this.#admitWaiting(); // the oldest waiting send takes the freed place
+      return taken;
+    }
+    // Nothing held but sends waiting: a hand-off channel (capacity 0) gives the oldest one's item directly.
+    return { value: this.#admitWaiting(false), done: false };
   }
 
   /** Runs once, when the consumer's side ends: by `close()`/`fail()` once nothing waits, or by `return()`. */
@@ -272,15 +327,20 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
     while (this.#waiting.size > 0) this.#waiting.shift().accepted.reject(error);
   }
 
-  /** One item was just taken: the oldest waiting send takes its place, in order. */
-  #admitWaiting(): void {
+  /**
+   * Accepts the oldest waiting send: its item is held in the place just freed
+   * (`hold`), or returned to be handed straight to the consumer (capacity 0).
+   */
+  #admitWaiting(hold = true): T {
     const send = this.#waiting.shift();
-    this.#items.put(send.item); // fits: nobody waits in next() while items are held
+    if (hold) this.#items.put(send.item); // fits: nobody waits in next() while items are held
     send.accepted.resolve();
-    if (this.#waiting.size > 0 || this.#finish === undefined) return;
-    const finish = this.#finish;
-    this.#finish = undefined;
-    if (finish.failed) super.fail(finish.error);
-    else this.end();
+    if (this.#waiting.size === 0 && this.#finish !== undefined) {
+      const finish = this.#finish;
+      this.#finish = undefined;
+      if (finish.failed) super.fail(finish.error);
+      else this.end();
+    }
+    return send.item;
   }
 }

@@ -203,7 +203,7 @@ export const rows: Row[] = [
     name: "channel",
     make: (source, signal) => pumpedChannel(source, signal, { capacity: 2 }),
     invalid: [
-      { call: () => channel({ capacity: 0 }), type: RangeError, param: "'capacity'", received: "received 0" },
+      { call: () => channel({ capacity: -1 }), type: RangeError, param: "'capacity'", received: "received -1" },
       { call: () => channel({ capacity: 1.5 }), type: RangeError, param: "'capacity'", received: "received 1.5" },
       {
         call: () => channel({ maxWaitingSends: 0 }),
@@ -220,6 +220,14 @@ export const rows: Row[] = [
       { call: () => channel({ onDrop: 1 as never }), type: TypeError, param: "'onDrop'", received: "received 1" },
       { call: () => channel(null as never), type: TypeError, param: "'options'", received: "received null" },
     ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "channel hand-off",
+    make: (source, signal) => pumpedChannel(source, signal, { capacity: 0 }),
+    invalid: [],
     lossless: true,
     drains: false,
     emitMs: 0,

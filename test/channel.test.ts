@@ -90,28 +90,116 @@ test("channel() slows a producer that awaits its sends to the consumer's pace", 
   await producer;
 });
 
-test("channel() bounds waiting sends by maxWaitingSends (default: capacity) and rejects the extra one", async () => {
-  const ch = channel<number>({ capacity: 2 });
-  ch.trySend(1);
-  ch.trySend(2);
-  const waiting = [3, 4].map((item) => track(ch.send(item)));
-  const extra = await rejection(ch.send(5));
-  assert.instance(extra, OverflowError);
-  assert.is((extra as OverflowError).capacity, 2);
-  assert.match((extra as Error).message, /^channel: 2 sends already waiting/);
-  assert.match((extra as Error).message, /maxWaitingSends/);
-  // The channel itself goes on.
+test("channel() lets 50 producers that each await their sends wait: all 500 delivered, none refused", async () => {
+  const ch = channel<number>({ capacity: 16 });
+  const refused: unknown[] = [];
+  const producers = Array.from({ length: 50 }, async (_, producer) => {
+    for (let i = 0; i < 10; i++) {
+      try {
+        await ch.send(producer * 10 + i);
+      } catch (error) {
+        refused.push(error);
+      }
+    }
+  });
+  const received: number[] = [];
+  const consumer = (async () => {
+    for await (const item of ch) {
+      received.push(item);
+      if (received.length % 7 === 0) await settle(); // a consumer slower than 50 producers
+    }
+  })();
+  await Promise.all(producers);
   ch.close();
-  assert.equal(await collect(ch), [1, 2, 3, 4]);
-  assert.equal(waiting.map((send) => send.state), ["resolved", "resolved"]);
+  await consumer;
+  assert.equal(refused, []);
+  assert.is(received.length, 500);
+  assert.equal([...received].sort((a, b) => a - b), Array.from({ length: 500 }, (_, i) => i));
+});
 
+test("channel() lets 1024 sends wait by default whatever the capacity, and refuses the 1025th naming maxWaitingSends", async () => {
+  const ch = channel<number>({ capacity: 2 });
+  ch.trySend(-2);
+  ch.trySend(-1);
+  const waiting = Array.from({ length: 1024 }, (_, i) => track(ch.send(i)));
+  const extra = await rejection(ch.send(1024));
+  assert.instance(extra, OverflowError);
+  assert.is((extra as OverflowError).capacity, 1024);
+  const message = (extra as Error).message;
+  assert.match(message, /^channel: 1024 sends already waiting for room/);
+  assert.match(message, /catch a loop that forgets to await send\(\)/);
+  assert.match(message, /raise maxWaitingSends/);
+  // The channel itself goes on: every waiting send is delivered, in order.
+  ch.close();
+  const received = await collect(ch);
+  assert.equal(received, [-2, -1, ...Array.from({ length: 1024 }, (_, i) => i)]);
+  assert.ok(waiting.every((send) => send.state === "resolved"));
+});
+
+test("channel() bounds waiting sends by maxWaitingSends and rejects the extra one", async () => {
   const wide = channel<number>({ capacity: 1, maxWaitingSends: 3 });
   wide.trySend(0);
   const accepted = [1, 2, 3].map((item) => track(wide.send(item)));
-  assert.instance(await rejection(wide.send(4)), OverflowError);
+  const extra = await rejection(wide.send(4));
+  assert.instance(extra, OverflowError);
+  assert.is((extra as OverflowError).capacity, 3);
+  assert.match((extra as Error).message, /^channel: 3 sends already waiting .*maxWaitingSends 3/);
   wide.close();
   assert.equal(await collect(wide), [0, 1, 2, 3]);
   assert.ok(accepted.every((send) => send.state === "resolved"));
+});
+
+test("channel({ capacity: 0 }) is a hand-off: send() resolves only once next() takes the item", async () => {
+  const ch = channel<number>({ capacity: 0 });
+  const first = track(ch.send(1));
+  const second = track(ch.send(2));
+  await settle();
+  assert.equal([first.state, second.state], ["pending", "pending"], "nothing is held");
+  assert.is(ch.size, 0);
+  await hasNext(ch, 1);
+  await settle();
+  assert.equal([first.state, second.state], ["resolved", "pending"]);
+  await hasNext(ch, 2);
+  await settle();
+  assert.is(second.state, "resolved");
+  // A send while next() waits is taken at once.
+  const waiting = ch.next();
+  await ch.send(3);
+  assert.equal(await waiting, { value: 3, done: false });
+  assert.is(ch.size, 0);
+  assert.is(ch.dropped, 0);
+});
+
+test("channel({ capacity: 0 }) trySend() succeeds only while a next() is waiting", async () => {
+  const ch = channel<string>({ capacity: 0 });
+  assert.is(ch.trySend("nobody"), false, "no receiver: refused, nothing held");
+  assert.is(ch.size, 0);
+  const waiting = ch.next();
+  assert.is(ch.trySend("taken"), true);
+  assert.equal(await waiting, { value: "taken", done: false });
+  assert.is(ch.trySend("again"), false);
+  ch.close();
+  assert.equal(await collect(ch), []);
+});
+
+test("channel({ capacity: 0 }) close() delivers the waiting sends, then ends", async () => {
+  const ch = channel<number>({ capacity: 0 });
+  const sends = [1, 2, 3].map((item) => track(ch.send(item)));
+  ch.close();
+  await rejection(ch.send(4));
+  assert.equal(await collect(ch), [1, 2, 3]);
+  assert.ok(sends.every((send) => send.state === "resolved"));
+});
+
+test("channel({ capacity: 0 }) with drop-newest drops what no next() is waiting for", async () => {
+  const dropped: number[] = [];
+  const ch = channel<number>({ capacity: 0, overflow: "drop-newest", onDrop: (item) => dropped.push(item) });
+  await ch.send(1);
+  const waiting = ch.next();
+  await ch.send(2);
+  assert.equal(await waiting, { value: 2, done: false });
+  assert.equal(dropped, [1]);
+  assert.is(ch.dropped, 1);
 });
 
 test("channel() with drop-oldest keeps the newest items and reports the dropped ones", async () => {
@@ -357,8 +445,13 @@ test("channel() is typed by its items", async () => {
 test("channel() validates its options at the call", () => {
   const cases: [() => unknown, typeof TypeError | typeof RangeError, string][] = [
     [() => channel(null as never), TypeError, "channel: 'options' must be an object, received null"],
-    [() => channel({ capacity: 0 }), RangeError, "channel: 'capacity' must be a positive integer, received 0"],
-    [() => channel({ capacity: 2.5 }), RangeError, "channel: 'capacity' must be a positive integer, received 2.5"],
+    [() => channel({ capacity: -1 }), RangeError, "channel: 'capacity' must be a non-negative integer, received -1"],
+    [() => channel({ capacity: 2.5 }), RangeError, "channel: 'capacity' must be a non-negative integer, received 2.5"],
+    [
+      () => channel({ capacity: 0, overflow: "drop-oldest" }),
+      RangeError,
+      `channel: 'overflow' must be "wait", "drop-newest" or "error" with capacity 0`,
+    ],
     [
       () => channel({ maxWaitingSends: -1 }),
       RangeError,
