@@ -165,12 +165,13 @@ export interface Channel<T> extends BufferedIterator<T> {
  *
  * const ch = channel<string>({ capacity: 0 });
  * assert.equal(ch.trySend("early"), false); // nobody is waiting in next()
- * let taken = false;
- * const sent = ch.send("job").then(() => taken);
- * const item = await ch.next();
- * taken = true;
- * assert.deepEqual(item, { value: "job", done: false });
- * assert.equal(await sent, true); // resolved once next() took the item
+ * let accepted = false;
+ * const sent = ch.send("job").then(() => (accepted = true));
+ * await new Promise((resolve) => setTimeout(resolve, 10));
+ * assert.equal(accepted, false); // no next() has taken it yet
+ * assert.deepEqual(await ch.next(), { value: "job", done: false });
+ * await sent; // resolved: next() took the item
+ * assert.equal(accepted, true);
  * ```
  */
 export function channel<T>(options: ChannelOptions<T> = {}): Channel<T> {
