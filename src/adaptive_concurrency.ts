@@ -298,7 +298,7 @@ class Adaptive<T, R> extends Pump<T, R> implements AdaptiveIterator<R> {
     return { value: this.#results.shift(), done: false };
   }
 
-  protected sourceEnded(): void {
+  protected override sourceEnded(): void {
     if (this.#ordered) this.#settleOrderedEnd();
     else this.#finishIfDrained();
   }
@@ -315,7 +315,7 @@ class Adaptive<T, R> extends Pump<T, R> implements AdaptiveIterator<R> {
     }
   }
 
-  protected override stop(): void {
+  protected override clearTimers(): void {
     this.#halted = true;
     this.#window.clear();
     this.#retries.clear();
@@ -378,7 +378,7 @@ class Adaptive<T, R> extends Pump<T, R> implements AdaptiveIterator<R> {
     }
     // After the first error no new call starts.
     this.#halted = true;
-    this.stopReading();
+    this.readNoMore();
     if (this.#ordered) {
       call.state = REJECTED;
       call.value = error;
@@ -406,7 +406,7 @@ class Adaptive<T, R> extends Pump<T, R> implements AdaptiveIterator<R> {
       this.#onLimit(limit);
     } catch (error) {
       this.#halted = true;
-      this.stopReading();
+      this.readNoMore();
       this.fail(error);
     }
   }
@@ -424,7 +424,7 @@ class Adaptive<T, R> extends Pump<T, R> implements AdaptiveIterator<R> {
   #settleOrderedEnd(): void {
     const window = this.#window;
     if (window.size === 0) {
-      if (this.sourceDone) this.end();
+      if (this.sourceDone) this.finish();
     } else if (window.peek().state === REJECTED) {
       this.fail(window.peek().value);
     }
@@ -434,6 +434,6 @@ class Adaptive<T, R> extends Pump<T, R> implements AdaptiveIterator<R> {
   #finishIfDrained(): void {
     if (!this.sourceDone || this.#running > 0 || this.#retries.size > 0) return;
     if (this.#sourceFailure !== undefined) this.fail(this.#sourceFailure.error);
-    else this.end();
+    else this.finish();
   }
 }

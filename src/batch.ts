@@ -99,7 +99,7 @@ class Batch<T> extends Pump<T, T[]> {
 
   constructor(source: Source<T>, options: BatchOptions) {
     // With `ms` it reads ahead while a batch is open, so it breathes like a draining pump.
-    super(source, { signal: options.signal, drains: options.ms !== undefined });
+    super(source, { signal: options.signal, breathes: options.ms !== undefined });
     this.#size = options.size ?? DEFAULT_SIZE_WITH_MS;
     this.#ms = options.ms;
   }
@@ -123,22 +123,25 @@ class Batch<T> extends Pump<T, T[]> {
     if (this.#open.length >= this.#size) this.#closeOpen();
   }
 
-  protected sourceEnded(): void {
+  protected override sourceEnded(): void {
     this.#closeOpen();
-    this.end();
+    this.finish();
   }
 
   protected override sourceFailed(error: unknown): void {
     this.#closeOpen();
-    this.fail(error);
+    this.finish({ error });
   }
 
-  protected override stop(): void {
+  protected override clearTimers(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** The consumer left: the open batch and the closed ones it did not take are let go. */
+  protected override discard(): void {
     this.#open = undefined;
-    // Cleanup also runs when the source ends: closed batches stay for the consumer unless it left.
-    if (this.closed) this.#closed.clear();
+    this.#closed.clear();
   }
 
   #fire = (): void => {

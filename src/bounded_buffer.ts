@@ -84,17 +84,14 @@ class BoundedBuffer<T> extends Pump<T> implements BufferedIterator<T> {
 
   constructor(source: Source<T>, capacity: number, options: BoundedBufferOptions<T>) {
     const overflow = options.overflow ?? "wait";
-    super(source, { signal: options.signal, onDrop: options.onDrop, drains: overflow !== "wait" });
+    super(source, { signal: options.signal, onDrop: options.onDrop, breathes: overflow !== "wait" });
     this.#waits = overflow === "wait";
     // An abort must reject a pending next() at once, which a handed-over read cannot do.
     this.#handsOver = this.#waits && options.signal === undefined;
     this.#items = new OverflowQueue(capacity, overflow, "boundedBuffer", {
       offer: (item) => this.offer(item),
       drop: (item) => this.drop(item),
-      overflow: (error) => {
-        this.stopReading();
-        this.fail(error);
-      },
+      overflow: (error) => this.fail(error),
     });
   }
 
@@ -128,9 +125,5 @@ class BoundedBuffer<T> extends Pump<T> implements BufferedIterator<T> {
   protected received(item: T): void {
     // "wait" never reads while full, so every arrival fits or meets its strategy.
     this.#items.put(item);
-  }
-
-  protected sourceEnded(): void {
-    this.end();
   }
 }

@@ -207,12 +207,12 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
   readonly #waiting: Queue<WaitingSend<T>>;
   /** Why sends are refused, once they are: `close()`, `fail()`, or the consumer left. */
   #refusal: string | undefined;
-  /** A `close()` or `fail()` that waits for the sends that were waiting when it was called. */
-  #finish: { failed: boolean; error: unknown } | undefined;
   /** The error of an `"error"` overflow, for the send that caused it. */
   #overflowError: OverflowError | undefined;
   /** `[Symbol.asyncIterator]()` was called: a loop reads this channel. */
   #loopOpened = false;
+  /** The consumer has called `next()` (before the end). */
+  #reading = false;
 
   constructor(options: ChannelOptions<T>) {
     super(undefined, options.onDrop);
@@ -267,34 +267,25 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
   close(): void {
     if (this.#refusal !== undefined) return;
     this.#refusal = "channel: closed by close(), no more items are accepted";
-    if (this.#waiting.size === 0) this.end();
-    else this.#finish = { failed: false, error: undefined };
+    this.finish();
   }
 
   /** Public `fail()`; also the path of an overflow with `"error"` and of an `onDrop` that throws. */
   override fail(error: unknown): void {
     if (this.#refusal !== undefined) return;
     this.#refusal = "channel: failed, no more items are accepted";
-    if (this.#waiting.size === 0) super.fail(error);
-    else this.#finish = { failed: true, error };
+    this.finish({ error });
   }
 
   override [Symbol.asyncIterator](): this {
     // A loop was opened and reading has begun: another loop is a second consumer. Asking
     // before any read (`for await` over `ch[Symbol.asyncIterator]()`), or looping over the
     // rest after a few `next()` calls, is still the one consumer.
-    if (this.#loopOpened && this.started && !this.closed) {
+    if (this.#loopOpened && this.#reading && !this.closed) {
       throw new TypeError("channel: already being iterated; a channel has a single consumer");
     }
     this.#loopOpened = true;
     return this;
-  }
-
-  override return(value?: unknown): Promise<IteratorResult<T>> {
-    const result = super.return(value);
-    // The consumer is gone: what it did not take is let go.
-    this.#items.clear();
-    return result;
   }
 
   override [Symbol.asyncDispose](): Promise<void> {
@@ -304,7 +295,9 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
 
   protected start(): void {}
 
-  protected demand(): void {}
+  protected demand(): void {
+    this.#reading = true;
+  }
 
   protected take(): IteratorResult<T> | undefined {
     const taken = this.#items.take();
@@ -317,12 +310,21 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
     return { value: this.#admitWaiting(false), done: false };
   }
 
+  /** `close()` and `fail()` wait for the sends that were waiting for room when they were called. */
+  protected override busy(): boolean {
+    return this.#waiting.size > 0;
+  }
+
+  /** The consumer left: what it did not take is let go. */
+  protected override discard(): void {
+    this.#items.clear();
+  }
+
   /** Runs once, when the consumer's side ends: by `close()`/`fail()` once nothing waits, or by `return()`. */
   protected cleanup(): void {
     if (this.#refusal === undefined) {
       this.#refusal = "channel: the consumer stopped reading, no more items are accepted";
     }
-    this.#finish = undefined;
     if (this.#waiting.size === 0) return;
     const error = new ChannelClosedError("channel: the consumer stopped reading before the item was accepted");
     while (this.#waiting.size > 0) this.#waiting.shift().accepted.reject(error);
@@ -336,12 +338,6 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
     const send = this.#waiting.shift();
     if (hold) this.#items.put(send.item); // fits: nobody waits in next() while items are held
     send.accepted.resolve();
-    if (this.#waiting.size === 0 && this.#finish !== undefined) {
-      const finish = this.#finish;
-      this.#finish = undefined;
-      if (finish.failed) super.fail(finish.error);
-      else this.end();
-    }
     return send.item;
   }
 }

@@ -129,7 +129,7 @@ abstract class Mapping<T, R> extends Pump<T, R> {
     // A call that settles after the iteration ended (an earlier error, return(), abort) is discarded.
     if (this.ended) return;
     // After the first error no new call starts.
-    if (state === REJECTED) this.stopReading();
+    if (state === REJECTED) this.readNoMore();
     this.settled(slot, state, value);
     this.pull();
   }
@@ -169,7 +169,7 @@ class Ordered<T, R> extends Mapping<T, R> {
     this.#flush();
   }
 
-  protected sourceEnded(): void {
+  protected override sourceEnded(): void {
     this.#settleEnd();
   }
 
@@ -179,7 +179,7 @@ class Ordered<T, R> extends Mapping<T, R> {
     this.#flush();
   }
 
-  protected override stop(): void {
+  protected override clearTimers(): void {
     this.#window.clear();
   }
 
@@ -196,7 +196,7 @@ class Ordered<T, R> extends Mapping<T, R> {
   #settleEnd(): void {
     const window = this.#window;
     if (window.size === 0) {
-      if (this.sourceDone) this.end();
+      if (this.sourceDone) this.finish();
     } else if (window.peek().state === REJECTED) {
       this.fail(window.peek().value);
     }
@@ -238,7 +238,7 @@ class Unordered<T, R> extends Mapping<T, R> {
     this.#finishIfDrained();
   }
 
-  protected sourceEnded(): void {
+  protected override sourceEnded(): void {
     this.#finishIfDrained();
   }
 
@@ -251,6 +251,6 @@ class Unordered<T, R> extends Mapping<T, R> {
   #finishIfDrained(): void {
     if (!this.sourceDone || this.#inFlight > 0) return;
     if (this.#sourceFailure !== undefined) this.fail(this.#sourceFailure.error);
-    else this.end();
+    else this.finish();
   }
 }

@@ -87,7 +87,7 @@ class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
   readonly #ready = new Slot<T>();
 
   constructor(source: Source<T>, waitMs: number, options: DebounceOptions<T>) {
-    super(source, { signal: options.signal, onDrop: options.onDrop, drains: true });
+    super(source, { signal: options.signal, onDrop: options.onDrop, breathes: true });
     this.#waitMs = waitMs;
     this.#maxWaitMs = options.maxWaitMs ?? Infinity;
   }
@@ -96,7 +96,7 @@ class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
     return Number(this.#pending.full) + Number(this.#ready.full);
   }
 
-  protected override stop(): void {
+  protected override clearTimers(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -117,14 +117,14 @@ class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
     if (this.#timer === undefined) this.#timer = setTimeout(this.#fire, Math.min(this.#waitMs, this.#maxWaitMs));
   }
 
-  protected sourceEnded(): void {
+  protected override sourceEnded(): void {
     this.#emitPending();
-    this.end();
+    this.finish();
   }
 
   protected override sourceFailed(error: unknown): void {
     this.#emitPending();
-    this.fail(error);
+    this.finish({ error });
   }
 
   #fire = (): void => {

@@ -212,11 +212,11 @@ class Consumer<T> extends Outlet<T> implements SluiceIterator<T> {
   }
 
   sourceEnded(): void {
-    this.end();
+    this.finish();
   }
 
   sourceFailed(error: unknown): void {
-    this.fail(error);
+    this.finish({ error });
   }
 
   protected start(): void {

@@ -241,7 +241,11 @@ class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
     listen.remove(this.#type, this.#onEvent);
     if (this.#failOnError) listen.remove("error", this.#onError);
     for (const name of this.#endOn) listen.remove(name, this.#onEnd);
-    if (this.closed) this.#items.clear();
+  }
+
+  /** The consumer left: the events it did not take are let go. */
+  protected override discard(): void {
+    this.#items.clear();
   }
 
   // An emitter may still call a listener removed during the same emit: `#listening` guards each one.
@@ -254,6 +258,6 @@ class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
   };
 
   #onEnd = (): void => {
-    if (this.#listening) this.end();
+    if (this.#listening) this.finish();
   };
 }

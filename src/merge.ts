@@ -71,8 +71,6 @@ class Merge<T> extends Outlet<T> implements SluiceIterator<T> {
   readonly #onError: ((error: unknown) => void)[];
   /** Sources that have not ended. */
   #open: number;
-  /** No more reads: a source failed or the iteration closed. */
-  #stopped = false;
 
   constructor(sources: Source<T>[]) {
     super(undefined);
@@ -93,7 +91,7 @@ class Merge<T> extends Outlet<T> implements SluiceIterator<T> {
   }
 
   protected start(): void {
-    if (this.#open === 0) this.end();
+    if (this.#open === 0) this.finish();
   }
 
   protected take(): IteratorResult<T> | undefined {
@@ -108,30 +106,30 @@ class Merge<T> extends Outlet<T> implements SluiceIterator<T> {
   /** The consumer asked: read every source that has nothing outstanding. */
   protected demand(): void {
     const idle = this.#idle;
-    while (idle.size > 0 && !this.#stopped) {
+    while (idle.size > 0 && !this.ended) {
       const index = idle.shift();
       this.#reading[index] = true;
       this.#upstreams[index].next().then(this.#onResult[index], this.#onError[index]);
     }
   }
 
+  /** The consumer left: nothing held will be taken. */
+  protected override discard(): void {
+    this.#values.fill(undefined);
+    this.#ready.clear();
+  }
+
   protected cleanup(): Promise<void> {
-    this.#stopped = true;
-    if (this.closed) {
-      // The consumer left: nothing held will be taken.
-      this.#values.fill(undefined);
-      this.#ready.clear();
-    }
     // A source with a read in flight is not waited for (see Upstream.close).
     return Promise.all(this.#upstreams.map((upstream, i) => upstream.close(this.#reading[i]))).then(noop);
   }
 
   #received(index: number, result: IteratorResult<T>): void {
     this.#reading[index] = false;
-    if (this.#stopped) return;
+    if (this.ended) return;
     if (result.done) {
       this.#upstreams[index].finished();
-      if (--this.#open === 0) this.end();
+      if (--this.#open === 0) this.finish();
       return;
     }
     if (this.offer(result.value)) {
@@ -147,8 +145,6 @@ class Merge<T> extends Outlet<T> implements SluiceIterator<T> {
   #failed(index: number, error: unknown): void {
     this.#reading[index] = false;
     this.#upstreams[index].finished();
-    if (this.#stopped) return;
-    this.#stopped = true;
     this.fail(error);
   }
 }

@@ -125,11 +125,7 @@ class RateLimit<T> extends Pump<T> {
     if (!this.offer(item)) this.#held.put(item);
   }
 
-  protected sourceEnded(): void {
-    this.end();
-  }
-
-  protected override stop(): void {
+  protected override clearTimers(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }

@@ -77,7 +77,7 @@ class SampleEvery<T> extends Pump<T> implements BufferedIterator<T> {
   readonly #sample = new Slot<T>();
 
   constructor(source: Source<T>, intervalMs: number, options: SampleEveryOptions<T>) {
-    super(source, { signal: options.signal, onDrop: options.onDrop, drains: true });
+    super(source, { signal: options.signal, onDrop: options.onDrop, breathes: true });
     this.#intervalMs = intervalMs;
   }
 
@@ -90,7 +90,7 @@ class SampleEvery<T> extends Pump<T> implements BufferedIterator<T> {
     this.#ticker = setInterval(this.#tick, this.#intervalMs);
   }
 
-  protected override stop(): void {
+  protected override clearTimers(): void {
     clearInterval(this.#ticker);
     this.#ticker = undefined;
   }
@@ -107,14 +107,14 @@ class SampleEvery<T> extends Pump<T> implements BufferedIterator<T> {
     this.keepLatest(this.#latest, item);
   }
 
-  protected sourceEnded(): void {
+  protected override sourceEnded(): void {
     this.#promoteLatest();
-    this.end();
+    this.finish();
   }
 
   protected override sourceFailed(error: unknown): void {
     this.#promoteLatest();
-    this.fail(error);
+    this.finish({ error });
   }
 
   #tick = (): void => {

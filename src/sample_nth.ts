@@ -77,8 +77,8 @@ class SampleNth<T> extends Pump<T> implements BufferedIterator<T> {
   readonly #held = new Slot<T>();
 
   constructor(source: Source<T>, n: number, options: SampleNthOptions<T>) {
-    // `drains` gives the pull loop its breather; `room()` still reads only on demand.
-    super(source, { signal: options.signal, onDrop: options.onDrop, drains: true });
+    // Skipped items are read in a loop without demand, so the pull loop breathes; `room()` still reads only on demand.
+    super(source, { signal: options.signal, onDrop: options.onDrop, breathes: true });
     this.#n = n;
   }
 
@@ -102,9 +102,5 @@ class SampleNth<T> extends Pump<T> implements BufferedIterator<T> {
     }
     this.#skip = this.#n - 1;
     if (!this.offer(item)) this.#held.put(item);
-  }
-
-  protected sourceEnded(): void {
-    this.end();
   }
 }

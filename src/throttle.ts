@@ -107,11 +107,9 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
   readonly #held = new Slot<T>();
   /** Armed only while the consumer waits for `#held` and its interval is open. */
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** The source ended (no `error`) or failed; applied once `#held` has passed. */
-  #finish: { error?: unknown; failed: boolean } | undefined;
 
   constructor(source: Source<T>, intervalMs: number, options: ThrottleOptions<T>) {
-    super(source, { signal: options.signal, onDrop: options.onDrop, drains: true });
+    super(source, { signal: options.signal, onDrop: options.onDrop, breathes: true });
     this.#intervalMs = intervalMs;
     this.#leading = options.leading ?? true;
     this.#trailing = options.trailing ?? true;
@@ -135,7 +133,11 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
   protected override demand(): void {
     super.demand();
     this.#arm();
-    this.#settleFinish();
+  }
+
+  /** After the source is done, the held item still passes at the end of its interval. */
+  protected override busy(): boolean {
+    return this.#held.full;
   }
 
   protected received(item: T): void {
@@ -159,17 +161,7 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
     else this.#held.put(item);
   }
 
-  protected sourceEnded(): void {
-    this.#finish = { failed: false };
-    this.#settleFinish();
-  }
-
-  protected override sourceFailed(error: unknown): void {
-    this.#finish = { error, failed: true };
-    this.#settleFinish();
-  }
-
-  protected override stop(): void {
+  protected override clearTimers(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -196,14 +188,6 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
     // A timer may fire a fraction of a millisecond early: wait out the rest.
     if (now < this.#openUntil) return this.#arm();
     this.offer(this.#release(now));
-    this.#settleFinish();
+    this.checkFinish();
   };
-
-  /** Ends (or fails) the iteration once the source is done and nothing is left to pass. */
-  #settleFinish(): void {
-    const finish = this.#finish;
-    if (finish === undefined || this.#held.full) return;
-    if (finish.failed) this.fail(finish.error);
-    else this.end();
-  }
 }

@@ -106,11 +106,7 @@ class Timeout<T> extends Pump<T> {
     else this.#stopWait();
   }
 
-  protected sourceEnded(): void {
-    this.end();
-  }
-
-  protected override stop(): void {
+  protected override clearTimers(): void {
     this.#stopWait();
   }
 
@@ -134,7 +130,6 @@ class Timeout<T> extends Pump<T> {
       this.#timer = setTimeout(this.#fire, left);
       return;
     }
-    this.stopReading();
     this.fail(new TimeoutError(this.#ms, `timeout: no item within ${this.#ms} ms`));
   };
 }

@@ -4,16 +4,42 @@
  * it, abort wiring, `return()`, `Symbol.asyncDispose`, and one close path that
  * runs exactly once however the iteration ends.
  *
- * A combinator extends it and supplies four hooks: `start()` (first `next()`),
- * `take()` (hand over a held item), `demand()` (the consumer wants more) and
- * `cleanup()` (stop timers, close the source). It feeds results with
- * `offer()`, `end()` and `fail()`.
+ * A combinator extends it and fills in hooks: `start()` (first `next()`),
+ * `take()` (hand over a held item), `demand()` (the consumer wants more),
+ * `busy()` (something may still become an item), `cleanup()` (the iteration
+ * ended: stop timers, close the source) and `discard()` (the consumer left:
+ * let go of held items). It feeds results with `offer()`, `finish()` and
+ * `fail()`. docs/ARCHITECTURE.md gives the order in which the hooks run.
  */
 import type { Slot } from "./slot.ts";
 import { Waiters } from "./waiters.ts";
 
 /** The result of every `next()` after the end: one frozen object, shared. */
 export const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/** `closing` while `cleanup()` runs, so that the close path cannot run twice. */
+const CLOSING: Promise<void> = Promise.resolve();
+
+/** An error to deliver, boxed so that `undefined` can be thrown too. */
+export interface Failure {
+  error: unknown;
+}
+
+/**
+ * Where an outlet is in its life. The statuses are ordered: an outlet only
+ * moves forward, so `status >= ENDED` reads "no more items will be offered".
+ */
+/** No `next()` yet. */
+export const INITIAL = 0;
+/** The first `next()` came: `start()` ran, items may be offered. */
+export const RUNNING = 1;
+/** `finish()` was called: it ends as soon as `busy()` is false; items may still be offered until then. */
+export const FINISHING = 2;
+/** No more items will be offered; `cleanup()` ran. The consumer still gets the held items, then the end or error. */
+export const ENDED = 3;
+/** The consumer side is over: the end or error was delivered, or the consumer left (`return()`, abort). */
+export const CLOSED = 4;
+export type Status = typeof INITIAL | typeof RUNNING | typeof FINISHING | typeof ENDED | typeof CLOSED;
 
 /**
  * The state of an outlet. It lives in an object of its own rather than in
@@ -27,15 +53,12 @@ export class OutletState<T> {
   readonly waiters = new Waiters<IteratorResult<T>>();
   readonly signal: AbortSignal | undefined;
   readonly onDrop: ((item: T) => void) | undefined;
-  started = false;
-  /** No more items will be offered. */
-  ended = false;
-  /** The consumer side is finished: nothing more is taken, cleanup has run or is running. */
-  closed = false;
-  failure: { error: unknown } | undefined = undefined;
-  cleanedUp = false;
+  status: Status = INITIAL;
+  /** While `FINISHING`: the error to end with, if any; from `ENDED`: the error not yet delivered. */
+  failure: Failure | undefined = undefined;
+  /** What `cleanup()` returned, settled; `return()` waits for it. */
   closing: Promise<void> | undefined = undefined;
-  closeFailure: { error: unknown } | undefined = undefined;
+  closeFailure: Failure | undefined = undefined;
   dropped = 0;
 
   constructor(signal: AbortSignal | undefined, onDrop: ((item: T) => void) | undefined) {
@@ -57,33 +80,51 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     return this.#s.dropped;
   }
 
-  /** Called once, on the first `next()`: start pulling, arm timers. */
+  /** Called once, on the first `next()` (unless the outlet ended before it): start pulling, arm timers. */
   protected abstract start(): void;
   /** Hands over the oldest held item, or returns `undefined` when nothing is held. */
   protected abstract take(): IteratorResult<T> | undefined;
-  /** The consumer asked for an item: pull more if there is room. */
+  /** Called after every `next()`: the consumer asked for an item, pull more if there is room. */
   protected abstract demand(): void;
-  /** Stops all work: clear timers, close the source. Runs exactly once. */
+  /** The iteration ended (every way: finished, failed, consumer left): clear timers, close the source. Runs exactly once. */
   protected abstract cleanup(): Promise<void> | void;
+
+  /**
+   * True while something the combinator holds outside `take()` may still
+   * become an item (a call in flight, a send waiting for room, an item waiting
+   * for its interval): `finish()` waits until this is false. Asked after
+   * `finish()`, after each item `take()` hands over, and at `checkFinish()`.
+   */
+  protected busy(): boolean {
+    return false;
+  }
+
+  /**
+   * The consumer left (`return()`, abort) before it took everything: let go of
+   * held items. Runs at most once, before `cleanup()` if that has not run yet.
+   * Never runs when the source ended or failed by itself: then the held items
+   * still go to the consumer.
+   */
+  protected discard(): void {}
 
   /** The state itself, for `Pump`'s hot path to read without a call per check. */
   protected outletState(): Readonly<OutletState<T>> {
     return this.#s;
   }
 
-  /** True once the iteration is over for the consumer; late results are discarded. */
+  /** Where the outlet is in its life; see `INITIAL` ... `CLOSED`. */
+  protected get status(): Status {
+    return this.#s.status;
+  }
+
+  /** `status === CLOSED`: the iteration is over for the consumer; late results are discarded. */
   protected get closed(): boolean {
-    return this.#s.closed;
+    return this.#s.status === CLOSED;
   }
 
-  /** True once the first `next()` was called. */
-  protected get started(): boolean {
-    return this.#s.started;
-  }
-
-  /** True once no more items will be offered (the source ended, or the iteration failed or closed). */
+  /** `status >= ENDED`: no more items will be offered (the iteration finished, failed or closed). */
   protected get ended(): boolean {
-    return this.#s.ended;
+    return this.#s.status >= ENDED;
   }
 
   /** True while a consumer `next()` is waiting. */
@@ -93,25 +134,27 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
 
   next(): Promise<IteratorResult<T>> {
     const s = this.#s;
-    if (s.closed) return this.#settleTerminal();
+    if (s.status === CLOSED) return this.#settleTerminal();
     if (s.signal?.aborted) {
       this.#abort();
       return this.#settleTerminal();
     }
-    if (!s.started) {
-      s.started = true;
+    if (s.status === INITIAL) {
+      s.status = RUNNING;
       s.signal?.addEventListener("abort", this.#onAbort);
       this.start();
-      if (s.closed) return this.#settleTerminal();
+      // start() may end the iteration (a target that refuses a listener), or return() may run inside it.
+      if ((s.status as Status) === CLOSED) return this.#settleTerminal();
     }
     if (s.waiters.size === 0) {
       const held = this.take();
       if (held !== undefined) {
+        if (s.status === FINISHING) this.checkFinish();
         this.demand();
         return Promise.resolve(held);
       }
-      if (s.ended) {
-        s.closed = true;
+      if (s.status === ENDED) {
+        s.status = CLOSED;
         return this.#settleTerminal();
       }
     }
@@ -120,19 +163,19 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     return waiting;
   }
 
-  /** Ends the iteration early: pending `next()` calls resolve done, the source is closed. */
+  /** Ends the iteration early: pending `next()` calls resolve done, held items are discarded, the source is closed. */
   async return(value?: unknown): Promise<IteratorResult<T>> {
-    const closedHere = !this.#s.closed;
+    const s = this.#s;
+    const closedHere = s.status !== CLOSED;
     if (closedHere) {
-      this.#s.closed = true;
-      this.#s.ended = true;
-      this.#s.failure = undefined;
-      while (this.#s.waiters.size > 0) this.#s.waiters.resolve(DONE);
-      this.#close();
+      s.status = CLOSED;
+      s.failure = undefined;
+      while (s.waiters.size > 0) s.waiters.resolve(DONE);
+      this.#leave();
     }
-    if (this.#s.closing !== undefined) await this.#s.closing;
+    if (s.closing !== undefined) await s.closing;
     // A source whose return() threw tells the caller who closed it; other paths already ended.
-    if (closedHere && this.#s.closeFailure !== undefined) throw this.#s.closeFailure.error;
+    if (closedHere && s.closeFailure !== undefined) throw s.closeFailure.error;
     return { done: true, value } as IteratorResult<T>;
   }
 
@@ -151,7 +194,7 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
    */
   protected offer(value: T): boolean {
     const s = this.#s;
-    if (s.ended) return true;
+    if (s.status >= ENDED) return true;
     if (s.waiters.size === 0) return false;
     s.waiters.resolve({ value, done: false });
     return true;
@@ -179,24 +222,45 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     if (!this.offer(item)) this.keepLatest(slot, item);
   }
 
-  /** No more items will come; the consumer gets what is held, then done. */
-  protected end(): void {
-    if (this.#s.ended) return;
-    this.#s.ended = true;
-    if (this.#s.waiters.size > 0) {
-      this.#s.closed = true;
-      while (this.#s.waiters.size > 0) this.#s.waiters.resolve(DONE);
-    }
-    this.#close();
+  /**
+   * No more items will come in (the source ended, or failed with `failure`):
+   * the consumer gets everything still handed over, then the end (or the
+   * error, the same object), then done. The iteration ends at once if `busy()`
+   * is false, otherwise once it is. The first call counts; later ones, and
+   * calls after the end, do nothing.
+   */
+  protected finish(failure?: Failure): void {
+    const s = this.#s;
+    if (s.status >= FINISHING) return;
+    s.status = FINISHING;
+    s.failure = failure;
+    this.checkFinish();
   }
 
-  /** The iteration failed; the consumer gets what is held, then `error` (the same object), then done. */
+  /** After `finish()`: ends the iteration if `busy()` has become false. Call it when something in flight settled. */
+  protected checkFinish(): void {
+    const s = this.#s;
+    if (s.status === FINISHING && !this.busy()) this.#end(s.failure);
+  }
+
+  /**
+   * The iteration failed now, whatever is in flight: the consumer gets the
+   * held items, then `error` (the same object), then done. Does nothing once
+   * the iteration ended.
+   */
   protected fail(error: unknown): void {
-    if (this.#s.ended) return;
-    this.#s.ended = true;
-    this.#s.failure = { error };
-    if (this.#s.waiters.size > 0) {
-      this.#s.closed = true;
+    if (this.#s.status >= ENDED) return;
+    this.#end({ error });
+  }
+
+  /** No more items will be offered: what is held goes out, then `failure` or the end. */
+  #end(failure: Failure | undefined): void {
+    const s = this.#s;
+    s.status = ENDED;
+    s.failure = failure;
+    // Someone waits, so nothing is held: the terminal result goes out now.
+    if (s.waiters.size > 0) {
+      s.status = CLOSED;
       this.#settleWaitersTerminal();
     }
     this.#close();
@@ -207,21 +271,31 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
   };
 
   #abort(): void {
-    if (this.#s.closed) return;
-    this.#s.closed = true;
-    this.#s.ended = true;
-    this.#s.failure = { error: this.#s.signal!.reason };
+    const s = this.#s;
+    if (s.status === CLOSED) return;
+    s.status = CLOSED;
+    s.failure = { error: s.signal!.reason };
     this.#settleWaitersTerminal();
-    this.#close();
+    this.#leave();
+  }
+
+  /** The consumer left: held items go, then (if the source has not ended already) the close path. */
+  #leave(): void {
+    try {
+      this.discard();
+    } finally {
+      this.#close();
+    }
   }
 
   #settleWaitersTerminal(): void {
-    if (this.#s.waiters.size === 0) return;
-    const failure = this.#s.failure;
-    this.#s.failure = undefined;
-    if (failure !== undefined) this.#s.waiters.reject(failure.error);
-    else this.#s.waiters.resolve(DONE);
-    while (this.#s.waiters.size > 0) this.#s.waiters.resolve(DONE);
+    const s = this.#s;
+    if (s.waiters.size === 0) return;
+    const failure = s.failure;
+    s.failure = undefined;
+    if (failure !== undefined) s.waiters.reject(failure.error);
+    else s.waiters.resolve(DONE);
+    while (s.waiters.size > 0) s.waiters.resolve(DONE);
   }
 
   /** The terminal answer: the failure once, then done forever. */
@@ -234,17 +308,18 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
 
   /** The single close path: remove the abort listener and let the combinator stop its work, once. */
   #close(): void {
-    if (this.#s.cleanedUp) return;
-    this.#s.cleanedUp = true;
-    this.#s.signal?.removeEventListener("abort", this.#onAbort);
+    const s = this.#s;
+    if (s.closing !== undefined) return;
+    s.closing = CLOSING;
+    s.signal?.removeEventListener("abort", this.#onAbort);
     let stopped: Promise<void> | void;
     try {
       stopped = this.cleanup();
     } catch (error) {
       stopped = Promise.reject(error);
     }
-    this.#s.closing = Promise.resolve(stopped).then(undefined, (error) => {
-      this.#s.closeFailure = { error };
+    s.closing = Promise.resolve(stopped).then(undefined, (error) => {
+      s.closeFailure = { error };
     });
   }
 }

@@ -3,27 +3,28 @@
  * plus the pull loop. It keeps at most one read in flight, reads while the
  * combinator says it has `room()`, and hands each item to `received()`.
  *
- * A draining pump (the drop strategies) reads as fast as the source yields,
- * whether or not the consumer asks, and pauses for a macrotask every few
- * milliseconds so an in-memory source cannot starve timers and I/O.
+ * A pump whose `room()` says yes without a waiting consumer (the drop
+ * strategies read as fast as the source yields) passes `breathes`: it pauses
+ * for a macrotask every few milliseconds so an in-memory source cannot starve
+ * timers and I/O.
  */
 import { Breather } from "./breather.ts";
-import { Outlet, type OutletState } from "./outlet.ts";
+import { ENDED, FINISHING, Outlet, type OutletState, RUNNING } from "./outlet.ts";
 import { Upstream } from "./upstream.ts";
 import type { Source } from "../types.ts";
 
 export interface PumpOptions<In> {
   signal?: AbortSignal | undefined;
   onDrop?: ((item: In) => void) | undefined;
-  /** Read without waiting for demand (and breathe). */
-  drains?: boolean;
+  /** Pause for a macrotask every few milliseconds of reading (for a pump that reads without demand). */
+  breathes?: boolean;
 }
 
 /** The pump's state, in one object of one shape whatever the combinator (see `OutletState`). */
 class PumpState<In> {
   readonly upstream: Upstream<In>;
   readonly breather: Breather | undefined;
-  /** The outlet's own state, read here directly: `closed` is checked on every pull. */
+  /** The outlet's own state, read here directly: its status is checked on every pull. */
   readonly outlet: Readonly<OutletState<unknown>>;
   /** The source read in flight, if any: at most one at a time. */
   read: Promise<IteratorResult<In>> | undefined = undefined;
@@ -33,6 +34,7 @@ class PumpState<In> {
   sync: Iterator<In> | false | undefined = undefined;
   /** The sync loop is running: a pull from inside it (through `received()`) must not start another. */
   looping = false;
+  /** No more reads: the source ended or threw, `readNoMore()` was called, or the iteration ended. */
   sourceDone = false;
 
   constructor(upstream: Upstream<In>, breather: Breather | undefined, outlet: Readonly<OutletState<unknown>>) {
@@ -49,7 +51,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     super(options.signal, options.onDrop as ((item: Out) => void) | undefined);
     this.#p = new PumpState(
       new Upstream(source),
-      options.drains ? new Breather() : undefined,
+      options.breathes ? new Breather() : undefined,
       this.outletState() as Readonly<OutletState<unknown>>,
     );
   }
@@ -58,22 +60,24 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   protected abstract room(): boolean;
   /** An item arrived from the source. */
   protected abstract received(item: In): void;
-  /** The source ended. */
-  protected abstract sourceEnded(): void;
-  /** The source threw; by default the consumer gets the held items, then `error`. */
-  protected sourceFailed(error: unknown): void {
-    this.fail(error);
+  /** The source ended; by default the iteration finishes once everything is handed over (see `finish()`). */
+  protected sourceEnded(): void {
+    this.finish();
   }
-  /** Clears the combinator's own timers; part of cleanup. */
-  protected stop(): void {}
+  /** The source threw; by default the consumer gets everything still handed over, then `error` (see `finish()`). */
+  protected sourceFailed(error: unknown): void {
+    this.finish({ error });
+  }
+  /** Clears the combinator's own timers and stops its own work; runs once, as part of `cleanup()`. */
+  protected clearTimers(): void {}
 
   /** True once the source ended or threw, or reading was stopped. */
   protected get sourceDone(): boolean {
     return this.#p.sourceDone;
   }
 
-  /** Stops reading for good (after an error of the combinator's own); the source is closed on cleanup. */
-  protected stopReading(): void {
+  /** Reads no more, for good (an error of the combinator's own is on its way); the source is closed on cleanup. */
+  protected readNoMore(): void {
     this.#p.sourceDone = true;
   }
 
@@ -88,7 +92,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   protected cleanup(): Promise<void> {
     this.#p.sourceDone = true;
     this.#p.breather?.cancel();
-    this.stop();
+    this.clearTimers();
     return this.#p.upstream.close(this.#p.read !== undefined);
   }
 
@@ -103,7 +107,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     const p = this.#p;
     const outlet = p.outlet;
     // Only between reads of an async source, once reading began, with nobody waiting and nothing ended.
-    if (p.claimed || p.sourceDone || p.sync !== false || !outlet.started || outlet.ended || outlet.waiters.size > 0) {
+    if (p.claimed || p.sourceDone || p.sync !== false || outlet.status !== RUNNING || outlet.waiters.size > 0) {
       return undefined;
     }
     if (p.read === undefined) this.#startRead();
@@ -114,7 +118,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   /** Starts a read if none is in flight and there is room. */
   protected pull = (): void => {
     const p = this.#p;
-    if (p.read !== undefined || p.looping || p.sourceDone || p.outlet.closed || !this.room()) return;
+    if (p.read !== undefined || p.looping || p.sourceDone || p.outlet.status >= FINISHING || !this.room()) return;
     if (p.sync === undefined) {
       try {
         p.sync = p.upstream.syncIterator() ?? false;
@@ -160,7 +164,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
           return this.sourceEnded();
         }
         this.received(result.value);
-      } while (!p.sourceDone && !p.outlet.closed && this.room());
+      } while (!p.sourceDone && p.outlet.status < FINISHING && this.room());
     } finally {
       p.looping = false;
     }
@@ -177,7 +181,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     p.read = undefined;
     const claimed = p.claimed;
     p.claimed = false;
-    if (p.outlet.closed) return;
+    if (p.outlet.status >= ENDED) return;
     if (result.done) {
       p.sourceDone = true;
       p.upstream.finished();
@@ -194,9 +198,9 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     this.#p.claimed = false;
     this.#p.sourceDone = true;
     this.#p.upstream.finished();
-    if (this.closed) return;
+    if (this.ended) return;
     // A claimed read's error went to the consumer with it: the iteration just ends.
-    if (claimed) this.end();
+    if (claimed) this.finish();
     else this.sourceFailed(error);
   };
 }
