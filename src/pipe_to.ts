@@ -5,7 +5,7 @@
  */
 import { noop } from "./_internal/noop.ts";
 import { Upstream } from "./_internal/upstream.ts";
-import { assertOptions, assertSignal, assertSource, describe } from "./_internal/validate.ts";
+import { assertOptionalBoolean, assertOptions, assertSignal, assertSource, describe } from "./_internal/validate.ts";
 import type { Source } from "./types.ts";
 
 /**
@@ -38,14 +38,28 @@ export interface NodeWritable<T = unknown> {
 export interface PipeToOptions {
   /**
    * Stops the copy: the source is closed, the destination destroyed (Node) or
-   * aborted (Web) with `signal.reason`, and the promise rejects with it.
+   * aborted (Web) with `signal.reason` (left open with `end: false`), and the
+   * promise rejects with it.
    */
   signal?: AbortSignal;
+  /**
+   * Whether the destination is ended when the source ends. Default true. With
+   * `false` the destination stays the caller's, as with Node's
+   * `readable.pipe(destination, { end: false })` and WHATWG's `preventClose`:
+   * a Node `Writable` is not ended, a `WritableStream` is not closed and its
+   * writer's lock is released, so more can be written into it (another
+   * `pipeTo`, a `console.log`). pipeTo does not destroy or abort it on an error
+   * either: it closes the source and rejects, and the caller decides.
+   * `process.stdout` and `process.stderr` are never ended or destroyed,
+   * whatever this says, as Node's `readable.pipe()` never ends them.
+   */
+  end?: boolean;
 }
 
 /**
  * Writes every item of `source` into `destination`, reading the next item only
- * when the destination has room, and ends the destination when the source ends.
+ * when the destination has room, and ends the destination when the source ends
+ * (unless `end: false`, or the destination is `process.stdout` or `process.stderr`).
  *
  * Use it at the end of a pipeline to hand items to I/O that is slower than the
  * producer: a file, a socket, an HTTP response. On a Node `Writable` it waits
@@ -60,15 +74,21 @@ export interface PipeToOptions {
  * A destination that closes before the source ended is an error too. A Web
  * destination is locked while the copy runs and released after it.
  *
+ * With `end: false`, and always for `process.stdout` and `process.stderr`, the
+ * destination is left open: not ended or closed when the source ends, not
+ * destroyed or aborted on an error, so it can be written to afterwards (a second
+ * `pipeTo`, `console.log`). The promise then resolves once every item was written.
+ *
  * Memory: one item in hand; the destination holds at most its high-water mark
  * (a Node writable may exceed it by the one item whose `write()` returned false).
  *
  * @param source The items to write.
  * @param destination A Node `Writable` (anything that fits {@linkcode NodeWritable}) or a Web `WritableStream`.
- * @param options `signal`.
+ * @param options `signal`, and `end: false` to leave the destination open.
  * @returns A promise that resolves once every item is written and the destination
- *   finished (Node `"finish"`, or the Web stream closed), and rejects with the
- *   first error of either side or the abort reason.
+ *   finished (Node `"finish"`, or the Web stream closed; with the destination
+ *   left open, once the last write completed), and rejects with the first error
+ *   of either side or the abort reason.
  * @throws {TypeError} If `source` is not iterable, `destination` is neither a
  *   Node writable nor a `WritableStream`, or an option has the wrong type. A
  *   destination that is locked, destroyed or already ended rejects the promise.
@@ -110,6 +130,18 @@ export interface PipeToOptions {
  * await pipeTo(numbers(), sink);
  * assert.equal(sum, 4950);
  * ```
+ *
+ * @example Two sources into one destination, which stays open
+ * ```ts
+ * import { pipeTo } from "@sluice/sluice";
+ * import assert from "node:assert/strict";
+ *
+ * const written: string[] = [];
+ * const sink = new WritableStream<string>({ write: (line) => void written.push(line) });
+ * await pipeTo(["header"], sink, { end: false }); // not closed, the lock released
+ * await pipeTo(["a", "b"], sink); // this one closes it
+ * assert.deepEqual(written, ["header", "a", "b"]);
+ * ```
  */
 export function pipeTo<T>(
   source: Source<T>,
@@ -126,11 +158,19 @@ export function pipeTo<T>(
   }
   assertOptions(options, call);
   assertSignal(options.signal, call);
+  assertOptionalBoolean(options.end, call, "end");
+  const end = options.end !== false && !isStdio(destination);
   return new Promise<void>((resolve, reject) => {
     const settle: Settle = { resolve, reject };
-    if (web) new WebPipe(source, destination as WritableStream<T>, options.signal, settle).start();
-    else new NodePipe(source, destination as NodeWritable<T>, options.signal, settle).start();
+    if (web) new WebPipe(source, destination as WritableStream<T>, options.signal, end, settle).start();
+    else new NodePipe(source, destination as NodeWritable<T>, options.signal, end, settle).start();
   });
+}
+
+/** True for `process.stdout` and `process.stderr`, which are never ended (as Node's `readable.pipe()` does). */
+function isStdio(destination: unknown): boolean {
+  const process = (globalThis as { process?: { stdout?: unknown; stderr?: unknown } }).process;
+  return process !== undefined && (destination === process.stdout || destination === process.stderr);
 }
 
 interface Settle {
@@ -157,14 +197,27 @@ class NodePipe<T> {
   readonly #destination: NodeWritable<T>;
   readonly #signal: AbortSignal | undefined;
   readonly #settle: Settle;
+  /** End the destination when the source ends, and destroy it on an error; false: leave it open. */
+  readonly #end: boolean;
   #settled = false;
   /** `write()` returned false: the next read waits for `"drain"`. */
   #waitingForDrain = false;
+  /** Writes whose callback has not come yet: with the destination left open, the copy is done when none is. */
+  #writing = 0;
+  /** The source ended (the destination left open): resolve once `#writing` is 0. */
+  #sourceEnded = false;
 
-  constructor(source: Source<T>, destination: NodeWritable<T>, signal: AbortSignal | undefined, settle: Settle) {
+  constructor(
+    source: Source<T>,
+    destination: NodeWritable<T>,
+    signal: AbortSignal | undefined,
+    end: boolean,
+    settle: Settle,
+  ) {
     this.#upstream = new Upstream(source);
     this.#destination = destination;
     this.#signal = signal;
+    this.#end = end;
     this.#settle = settle;
   }
 
@@ -180,7 +233,7 @@ class NodePipe<T> {
     destination.on("close", this.#onClose);
     destination.on("drain", this.#onDrain);
     destination.on("finish", this.#onFinish);
-    if (this.#signal?.aborted) return this.#fail(this.#signal.reason);
+    if (this.#signal?.aborted) return this.#fail(this.#signal.reason, false);
     this.#signal?.addEventListener("abort", this.#onAbort);
     if (destination.writableNeedDrain === true) this.#waitingForDrain = true;
     else this.#read();
@@ -194,14 +247,19 @@ class NodePipe<T> {
     if (this.#settled) return;
     if (result.done) {
       this.#upstream.finished();
-      this.#destination.end();
+      if (this.#end) this.#destination.end();
+      else if (this.#writing === 0) this.#leaveOpen();
+      else this.#sourceEnded = true;
       return;
     }
     let more: boolean;
+    this.#writing++;
     try {
       more = this.#destination.write(result.value, this.#onWritten);
     } catch (error) {
-      return this.#fail(error);
+      // A synchronous throw (a chunk of the wrong type) leaves the destination as it was.
+      this.#writing--;
+      return this.#fail(error, false);
     }
     if (this.#settled) return;
     if (more) this.#read();
@@ -210,11 +268,13 @@ class NodePipe<T> {
 
   #onSourceError = (error: unknown): void => {
     this.#upstream.finished();
-    this.#fail(error);
+    this.#fail(error, false);
   };
 
   #onWritten = (error?: Error | null): void => {
-    if (error != null) this.#fail(error);
+    this.#writing--;
+    if (error != null) this.#fail(error, true);
+    else if (this.#sourceEnded && this.#writing === 0) this.#leaveOpen();
   };
 
   #onDrain = (): void => {
@@ -231,16 +291,25 @@ class NodePipe<T> {
     this.#settle.resolve();
   };
 
+  /** Every item is written and the destination stays open: nothing of ours is left on it. */
+  #leaveOpen(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#detach();
+    this.#destination.removeListener("error", this.#onError);
+    this.#settle.resolve();
+  }
+
   #onClose = (): void => {
-    this.#fail(new Error("pipeTo: the destination closed before the source ended"));
+    this.#fail(new Error("pipeTo: the destination closed before the source ended"), true);
   };
 
   #onError = (error: unknown): void => {
-    this.#fail(error);
+    this.#fail(error, true);
   };
 
   #onAbort = (): void => {
-    this.#fail(this.#signal!.reason);
+    this.#fail(this.#signal!.reason, false);
   };
 
   /** Rejects without touching the destination: it is not ours to destroy. */
@@ -249,13 +318,19 @@ class NodePipe<T> {
     this.#settle.reject(error);
   }
 
-  #fail(error: unknown): void {
+  /** Stops the copy; `broken`: the error came from the destination itself. */
+  #fail(error: unknown, broken: boolean): void {
     if (this.#settled) return;
     this.#settled = true;
     this.#detach();
     this.#upstream.close().then(undefined, noop);
-    // The "error" listener stays: it absorbs the error event `destroy(error)` emits, which would otherwise crash Node.
-    this.#destination.destroy(error as Error);
+    if (this.#end) {
+      // The "error" listener stays: it absorbs the error event `destroy(error)` emits, which would otherwise crash Node.
+      this.#destination.destroy(error as Error);
+    } else if (!broken) {
+      // Left open and healthy: the caller's to use or destroy, with nothing of ours on it.
+      this.#destination.removeListener("error", this.#onError);
+    } // A broken destination may still emit "error" (after a failed write's callback): the listener absorbs it.
     this.#settle.reject(error);
   }
 
@@ -274,13 +349,24 @@ class WebPipe<T> {
   readonly #destination: WritableStream<T>;
   readonly #signal: AbortSignal | undefined;
   readonly #settle: Settle;
+  /** Close the destination when the source ends, and abort it on an error; false: leave it open. */
+  readonly #end: boolean;
   #writer: WritableStreamDefaultWriter<T> | undefined;
   #settled = false;
+  /** The last write, for a destination left open: the copy is done when it is. */
+  #lastWrite: Promise<void> | undefined;
 
-  constructor(source: Source<T>, destination: WritableStream<T>, signal: AbortSignal | undefined, settle: Settle) {
+  constructor(
+    source: Source<T>,
+    destination: WritableStream<T>,
+    signal: AbortSignal | undefined,
+    end: boolean,
+    settle: Settle,
+  ) {
     this.#upstream = new Upstream(source);
     this.#destination = destination;
     this.#signal = signal;
+    this.#end = end;
     this.#settle = settle;
   }
 
@@ -312,10 +398,14 @@ class WebPipe<T> {
     const writer = this.#writer!;
     if (result.done) {
       this.#upstream.finished();
-      writer.close().then(this.#onClosed, this.#fail);
+      if (this.#end) writer.close().then(this.#onClosed, this.#fail);
+      else if (this.#lastWrite === undefined) this.#onClosed();
+      else this.#lastWrite.then(this.#onClosed, this.#fail);
       return;
     }
-    writer.write(result.value).then(undefined, this.#fail);
+    const write = writer.write(result.value);
+    write.then(undefined, this.#fail);
+    if (!this.#end) this.#lastWrite = write;
     this.#wait();
   };
 
@@ -324,6 +414,7 @@ class WebPipe<T> {
     this.#fail(error);
   };
 
+  /** The destination closed, or (left open) the last write completed. */
   #onClosed = (): void => {
     if (this.#settled) return;
     this.#settled = true;
@@ -342,7 +433,7 @@ class WebPipe<T> {
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#upstream.close().then(undefined, noop);
     const writer = this.#writer!;
-    writer.abort(error).then(undefined, noop);
+    if (this.#end) writer.abort(error).then(undefined, noop);
     writer.releaseLock();
     this.#settle.reject(error);
   };

@@ -1,4 +1,9 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { pipeTo } from "../src/pipe_to.ts";
@@ -240,7 +245,118 @@ test("pipeTo() removes its listeners from the Node Writable once it finished", a
   assert.equal(after, before);
 });
 
+test("pipeTo() with { end: false } leaves a Node Writable open, so a second pipeTo writes after the first", async () => {
+  const { stream, written } = slowWritable(2);
+  const before = ["error", "close", "drain", "finish"].map((event) => stream.listenerCount(event));
+  await pipeTo([1, 2, 3], stream, { end: false });
+  assert.equal(written, [1, 2, 3], "resolved once every item was written");
+  assert.is(stream.writableEnded, false, "not ended");
+  assert.equal(["error", "close", "drain", "finish"].map((event) => stream.listenerCount(event)), before);
+  await pipeTo([4, 5], stream, { end: false });
+  await pipeTo([6], stream);
+  assert.equal(written, [1, 2, 3, 4, 5, 6]);
+  assert.is(stream.writableFinished, true, "the last pipeTo, without end: false, ended it");
+});
+
+test("pipeTo() with { end: false } resolves at once for an empty source and leaves the Node Writable usable", async () => {
+  const { stream, written } = slowWritable(1);
+  await pipeTo([], stream, { end: false });
+  assert.is(stream.writableEnded, false);
+  await pipeTo([7], stream);
+  assert.equal(written, [7]);
+});
+
+test("pipeTo() with { end: false } on a source error leaves the Node Writable open and rejects", async () => {
+  const { stream, written } = slowWritable(1);
+  const boom = new Error("boom");
+  async function* failing() {
+    yield 1;
+    throw boom;
+  }
+  assert.is(await rejection(pipeTo(failing(), stream, { end: false })), boom);
+  assert.is(stream.destroyed, false, "not destroyed: the caller decides");
+  assert.is(stream.listenerCount("error"), 0, "no listener of ours left");
+  await pipeTo([2], stream);
+  assert.equal(written, [1, 2]);
+});
+
+test("pipeTo() into process.stdout never ends it: output written after it still appears", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "sluice-pipe-to-"));
+  try {
+    const script = join(dir, "stdout.mts"); // .mts: an ES module wherever it lives, for the top-level awaits
+    const mod = new URL("../mod.ts", import.meta.url).href;
+    await writeFile(
+      script,
+      `import { pipeTo } from ${JSON.stringify(mod)};\n` +
+        `await pipeTo(["first\\n", "second\\n"], process.stdout);\n` +
+        `await pipeTo(["third\\n"], process.stdout);\n` +
+        `console.log("after: " + process.stdout.writableEnded);\n` +
+        `await pipeTo(["to stderr\\n"], process.stderr);\n` +
+        `console.error("stderr after");\n`,
+    );
+    const globals = globalThis as { Bun?: unknown; Deno?: unknown };
+    const args = globals.Bun !== undefined
+      ? [script]
+      : globals.Deno !== undefined
+      ? ["run", "-A", "--quiet", script]
+      : ["--import", "tsx", script];
+    const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>(
+      (resolve, reject) => {
+        const child = spawn(process.execPath, args, {
+          cwd: fileURLToPath(new URL("..", import.meta.url)),
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        let err = "";
+        child.stdout!.on("data", (chunk) => (out += chunk));
+        child.stderr!.on("data", (chunk) => (err += chunk));
+        const timer = setTimeout(() => {
+          child.kill("SIGKILL");
+          reject(new Error(`the child did not finish in 30 s: ${out} ${err}`));
+        }, 30_000);
+        child.on("close", (exit) => {
+          clearTimeout(timer);
+          resolve({ stdout: out, stderr: err, code: exit });
+        });
+      },
+    );
+    assert.is(stdout, "first\nsecond\nthird\nafter: false\n", stderr);
+    assert.match(stderr, "to stderr\nstderr after\n");
+    assert.is(code, 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 // --- Web WritableStream -------------------------------------------------------
+
+test("pipeTo() with { end: false } leaves a WritableStream open and unlocked, so a second pipeTo writes after the first", async () => {
+  const { stream, record } = slowWebWritable(2);
+  await pipeTo([1, 2, 3], stream, { end: false });
+  assert.equal(record.written, [1, 2, 3], "resolved once every item was written");
+  assert.is(record.closed, false, "not closed");
+  assert.is(stream.locked, false, "the writer's lock released");
+  await pipeTo([4], stream, { end: false });
+  await pipeTo([], stream, { end: false });
+  await pipeTo([5], stream);
+  assert.equal(record.written, [1, 2, 3, 4, 5]);
+  assert.ok(record.closed, "the last pipeTo, without end: false, closed it");
+});
+
+test("pipeTo() with { end: false } on a source error leaves the WritableStream open and unlocked", async () => {
+  const { stream, record } = slowWebWritable(1);
+  const boom = new Error("boom");
+  async function* failing() {
+    yield 1;
+    throw boom;
+  }
+  assert.is(await rejection(pipeTo(failing(), stream, { end: false })), boom);
+  assert.is(record.aborted, false, "not aborted: the caller decides");
+  assert.is(stream.locked, false);
+  await pipeTo([2], stream);
+  assert.equal(record.written, [1, 2]);
+  assert.ok(record.closed);
+});
 
 test("pipeTo() writes every item into a WritableStream, in order, closes it and releases the lock", async () => {
   const { stream, record } = slowWebWritable(2);
@@ -375,6 +491,7 @@ test("pipeTo() throws at the call for a bad source, destination, options or sign
   assert.throws(() => pipeTo([1], null as never), TypeError);
   assert.throws(() => pipeTo([1], stream, null as never), /pipeTo: 'options' must be an object/);
   assert.throws(() => pipeTo([1], stream, { signal: "no" as never }), /pipeTo: 'signal' must be an AbortSignal/);
+  assert.throws(() => pipeTo([1], stream, { end: 0 as never }), /pipeTo: 'end' must be a boolean, received 0/);
   assert.is(stream.locked, false);
 });
 
