@@ -41,3 +41,4 @@ export * from "./src/distribute.ts";
 export * from "./src/limiter.ts";
 export * from "./src/meter.ts";
 export * from "./src/adaptive_concurrency.ts";
+export * from "./src/merge_priority.ts";

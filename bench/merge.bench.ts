@@ -5,11 +5,14 @@
  * Peers with the same operation: it-merge, streaming-iterables
  * `parallelMerge` (and its round-robin `merge`, which awaits one source at a
  * time), ix `merge`. Hand-written: race the pending `next()` of every source.
+ *
+ * mergePriority: the same 4 sources, beside `merge` (what choosing by priority costs).
+ * No published peer merges async iterables by priority.
  */
 import { merge as ixMerge } from "ix/asynciterable";
 import itMerge from "it-merge";
 import { merge as siMerge, parallelMerge } from "streaming-iterables";
-import { merge } from "../mod.ts";
+import { merge, mergePriority } from "../mod.ts";
 import { benchFile, ITEMS, numbers } from "./_harness.ts";
 
 const SOURCES = 4;
@@ -54,6 +57,17 @@ export default benchFile(import.meta, [
         },
       },
       { name: "hand-written Promise.race", role: "floor", iterate: () => mergeByHand(...sources()) },
+      { name: "bare for await (one source)", role: "base", iterate: () => numbers(ITEMS) },
+    ],
+  },
+  {
+    id: "mergePriority/4-sources",
+    title: "mergePriority of 4 async sources",
+    items: ITEMS,
+    note: "mergePriority chooses among waiting items by source order; merge (round robin) is the peer here.",
+    cases: [
+      { name: "sluice mergePriority", role: "sluice", iterate: () => mergePriority(sources()) },
+      { name: "sluice merge (no priority)", role: "peer", iterate: () => merge(...sources()) },
       { name: "bare for await (one source)", role: "base", iterate: () => numbers(ITEMS) },
     ],
   },

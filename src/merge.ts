@@ -2,10 +2,8 @@
  * `merge`: read several sources as one, pulling each only when the consumer asks.
  * @module
  */
-import { noop } from "./_internal/noop.ts";
-import { Outlet } from "./_internal/outlet.ts";
+import { FanIn } from "./_internal/fan_in.ts";
 import { Queue } from "./_internal/queue.ts";
-import { Upstream } from "./_internal/upstream.ts";
 import { assertSource } from "./_internal/validate.ts";
 import type { SluiceIterator, Source } from "./types.ts";
 
@@ -56,95 +54,25 @@ export function merge<T>(...sources: Source<T>[]): SluiceIterator<T> {
   return new Merge(sources);
 }
 
-class Merge<T> extends Outlet<T> implements SluiceIterator<T> {
-  readonly #upstreams: Upstream<T>[];
-  /** Per source: a read is in flight. */
-  readonly #reading: boolean[];
-  /** Per source: the item waiting for the consumer, if any (see `#ready`). */
-  readonly #values: (T | undefined)[];
+/** Waiting items go out in the order they arrived (round robin among ready sources). */
+class Merge<T> extends FanIn<T> implements SluiceIterator<T> {
   /** Sources with an item waiting, in the order the items arrived. */
   readonly #ready: Queue<number>;
-  /** Sources with nothing outstanding (no read, no item waiting), to read at the next demand. */
-  readonly #idle: Queue<number>;
-  /** Per source: result handlers, made once so a read allocates no closure. */
-  readonly #onResult: ((result: IteratorResult<T>) => void)[];
-  readonly #onError: ((error: unknown) => void)[];
-  /** Sources that have not ended. */
-  #open: number;
 
   constructor(sources: Source<T>[]) {
-    super(undefined);
-    const count = sources.length;
-    this.#upstreams = sources.map((source) => new Upstream(source));
-    this.#reading = new Array<boolean>(count).fill(false);
-    this.#values = new Array<T | undefined>(count);
-    this.#ready = new Queue(count);
-    this.#idle = new Queue(count);
-    this.#onResult = [];
-    this.#onError = [];
-    for (let i = 0; i < count; i++) {
-      this.#idle.push(i);
-      this.#onResult.push((result) => this.#received(i, result));
-      this.#onError.push((error) => this.#failed(i, error));
-    }
-    this.#open = count;
+    super(sources, undefined);
+    this.#ready = new Queue(sources.length);
   }
 
-  protected start(): void {
-    if (this.#open === 0) this.finish();
-  }
-
-  protected take(): IteratorResult<T> | undefined {
-    if (this.#ready.size === 0) return undefined;
-    const index = this.#ready.shift();
-    const value = this.#values[index] as T;
-    this.#values[index] = undefined;
-    this.#idle.push(index);
-    return { value, done: false };
-  }
-
-  /** The consumer asked: read every source that has nothing outstanding. */
-  protected demand(): void {
-    const idle = this.#idle;
-    while (idle.size > 0 && !this.ended) {
-      const index = idle.shift();
-      this.#reading[index] = true;
-      this.#upstreams[index].next().then(this.#onResult[index], this.#onError[index]);
-    }
-  }
-
-  /** The consumer left: nothing held will be taken. */
-  protected override discard(): void {
-    this.#values.fill(undefined);
-    this.#ready.clear();
-  }
-
-  protected cleanup(): Promise<void> {
-    // A source with a read in flight is not waited for (see Upstream.close).
-    return Promise.all(this.#upstreams.map((upstream, i) => upstream.close(this.#reading[i]))).then(noop);
-  }
-
-  #received(index: number, result: IteratorResult<T>): void {
-    this.#reading[index] = false;
-    if (this.ended) return;
-    if (result.done) {
-      this.#upstreams[index].finished();
-      if (--this.#open === 0) this.finish();
-      return;
-    }
-    if (this.offer(result.value)) {
-      this.#idle.push(index);
-      // More next() calls are waiting: keep their reads going.
-      if (this.waiting) this.demand();
-      return;
-    }
-    this.#values[index] = result.value;
+  protected arrived(index: number): void {
     this.#ready.push(index);
   }
 
-  #failed(index: number, error: unknown): void {
-    this.#reading[index] = false;
-    this.#upstreams[index].finished();
-    this.fail(error);
+  protected choose(): number {
+    return this.#ready.shift();
+  }
+
+  protected forget(): void {
+    this.#ready.clear();
   }
 }

@@ -13,6 +13,7 @@ import { pumpedChannel, pumpedEmitter } from "./_push_sources.ts";
 import { batch, rateLimit, sampleNth, throttle, timeout } from "../mod.ts";
 import { meter } from "../mod.ts";
 import { adaptiveConcurrency } from "../mod.ts";
+import { mergePriority } from "../mod.ts";
 
 /** What a row's combinator yields: numbers, or values that carry numbers (see `Row.flatten`). */
 export type Iter = AsyncIterator<unknown> & AsyncIterable<unknown>;
@@ -573,6 +574,35 @@ export const rows: Row[] = [
     makeLateFailing: (source, error, ms) =>
       adaptiveConcurrency(source, () => delay(ms).then(() => Promise.reject(error)), { initial: 2 }),
     invalid: [],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    // The given source beside one that ends at once, so the tests exercise mergePriority's own cleanup.
+    name: "mergePriority",
+    make: (source, signal) => mergePriority([source, []], { signal }),
+    invalid: [
+      { call: () => mergePriority(7 as never), type: TypeError, param: "'sources'", received: "received 7" },
+      {
+        call: () => mergePriority([[], null as never]),
+        type: TypeError,
+        param: "'sources[1]'",
+        received: "received null",
+      },
+      {
+        call: () => mergePriority([], { fairness: -1 }),
+        type: RangeError,
+        param: "'fairness'",
+        received: "received -1",
+      },
+      {
+        call: () => mergePriority([], { signal: 1 as never }),
+        type: TypeError,
+        param: "'signal'",
+        received: "received 1",
+      },
+    ],
     lossless: true,
     drains: false,
     emitMs: 0,
