@@ -55,6 +55,8 @@ export function pumpedChannel(
           return ch.close();
         }
         await ch.send(result.value);
+        // A send waiting at abort is still accepted later (fail() lets waiting sends in): stop here.
+        if (!sourceOpen) return;
       }
     } catch (error) {
       if (error instanceof ChannelClosedError) closeSource();
