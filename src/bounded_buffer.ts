@@ -97,9 +97,10 @@ class BoundedBuffer<T> extends Pump<T> implements BufferedIterator<T> {
 
   /**
    * With nothing held and nobody else waiting, the consumer is given the source's
-   * own read: a fast consumer costs one promise per item, as a plain `for await`
-   * does. As with an async generator, a `return()` while that read is pending lets
-   * it settle with what the source yields.
+   * read itself (`claimRead()`): a fast consumer costs one promise per item, as a
+   * plain `for await` does. As with an async generator, a `return()` while that
+   * read is pending lets it settle with what the source yields; calls made after
+   * it settle after it.
    */
   override next(): Promise<IteratorResult<T>> {
     if (this.#handsOver && this.#items.size === 0) {

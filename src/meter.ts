@@ -3,10 +3,10 @@
  * @module
  */
 import { unrefTimer } from "./_internal/macrotask.ts";
-import { noop } from "./_internal/noop.ts";
-import { DONE } from "./_internal/outlet.ts";
+import type { Failure } from "./_internal/outlet.ts";
+import { Pump } from "./_internal/pump.ts";
+import { Slot } from "./_internal/slot.ts";
 import { Stopwatch } from "./_internal/stopwatch.ts";
-import { Upstream } from "./_internal/upstream.ts";
 import { assertFunction, assertOptions, assertPositiveTime, assertSignal, assertSource } from "./_internal/validate.ts";
 import type { SluiceIterator, Source } from "./types.ts";
 
@@ -110,10 +110,12 @@ export interface MeterOptions {
  * `async function*` on Node and Deno and within a tenth of one on Bun
  * (`bench/meter.bench.ts`).
  *
- * Without a `signal`, each `next()` gets the source read's own promise (the
+ * Without a `signal`, a `next()` is handed the source's read itself (the
  * cheapest path): a `return()` made while a `next()` is pending closes the
- * source without waiting, and that `next()` settles done when the source
- * answers. With a `signal`, pending calls settle at once on an abort.
+ * source without waiting, and that `next()` settles with the item the source
+ * then yields, as an async generator's would (later calls settle done after
+ * it). With a `signal`, every pending call settles at once on `return()` or
+ * an abort. Several `next()` calls settle in the order they were made.
  *
  * Memory: nothing per item; one stats object per window.
  *
@@ -167,121 +169,55 @@ export function meter<T>(source: Source<T>, options: MeterOptions): SluiceIterat
   return new Meter(source, options.every ?? 1000, options.report, options.signal);
 }
 
-const FRESH = 0;
-const OPEN = 1;
-const CLOSED = 2;
-
 /** The longest delay `setInterval` takes as given (about 24.8 days); longer ones would fire at once. */
 const MAX_INTERVAL_MS = 2 ** 31 - 1;
 
-class Meter<T> implements SluiceIterator<T> {
-  readonly #upstream: Upstream<T>;
-  /** The source's iterator once open. */
-  #iterator: AsyncIterator<T> | undefined;
+/**
+ * A pass-through pump: one source read per consumer `next()` (`room()` only while
+ * one waits), and, without a signal, each call is handed the source read itself
+ * (`claimRead()`), so an item costs what a bare stage costs. The meter only keeps
+ * books: when a wait starts (`#waitStarts`, at a call that must wait) and ends
+ * (`#arrived`, an item).
+ */
+class Meter<T> extends Pump<T> implements SluiceIterator<T> {
   readonly #counters: { held?: unknown; dropped?: unknown };
   readonly #every: number;
   readonly #report: (stats: FlowStats) => void;
-  readonly #signal: AbortSignal | undefined;
-  #phase = FRESH;
-  /** A source read is in flight: exactly while a consumer `next()` is pending. */
-  #reading = false;
-  /** The promise of the latest `next()` that read; a call made while it is pending waits for it. */
-  #latest: Promise<IteratorResult<T>> = Promise.resolve(DONE);
-  /** With a signal: the pending `next()`'s settle functions. */
-  #resolve: ((result: IteratorResult<T>) => void) | undefined;
-  #reject: ((reason: unknown) => void) | undefined;
-  /** An error for the pending or next `next()` (an abort, a report that threw). */
-  #failure: { error: unknown } | undefined;
-  #closing: Promise<void> | undefined;
-  #closeFailure: { error: unknown } | undefined;
+  /** Without a signal, calls are handed the source read (see the class comment). */
+  readonly #handsOver: boolean;
+  /** Reports are on: from `start()` until the final report (or a report that threw). */
   #timer: ReturnType<typeof setInterval> | undefined;
-  readonly #watch = new Stopwatch(() => this.#reading);
+  /** A consumer `next()` is pending: the consumer waits for the producer. */
+  #waiting = false;
+  /** An item nobody was waiting for; stays empty since reads start only while a consumer waits. */
+  readonly #held = new Slot<T>();
+  readonly #watch = new Stopwatch(() => this.#waiting);
   #windowStart = 0;
   #totalItems = 0;
   #droppedBefore = 0;
 
   constructor(source: Source<T>, every: number, report: (stats: FlowStats) => void, signal: AbortSignal | undefined) {
-    this.#upstream = new Upstream(source);
+    super(source, { signal });
     this.#counters = source as { held?: unknown; dropped?: unknown };
     this.#every = Math.min(every, MAX_INTERVAL_MS);
     this.#report = report;
-    this.#signal = signal;
+    // An abort must reject a pending next() at once, which a handed-over read cannot do.
+    this.#handsOver = signal === undefined;
   }
 
-  next(): Promise<IteratorResult<T>> {
-    if (this.#phase !== OPEN || this.#reading) return this.#slowNext();
-    this.#reading = true;
-    const watch = this.#watch;
-    if (--watch.countdown === 0) watch.stamp(false);
-    // Without a signal nothing can end a pending call early but the source itself, so the
-    // consumer gets the read's own promise: one promise per item, as a bare stage costs.
-    if (this.#signal === undefined) return (this.#latest = this.#read().then(this.#pass, this.#passError));
-    // With one, an abort must reject the pending call at once: it gets a promise of its own.
-    const promise = (this.#latest = new Promise<IteratorResult<T>>(this.#capture));
-    this.#read().then(this.#onResult, this.#onError);
-    return promise;
-  }
-
-  /** Reads the source: `upstream.next()`, without its wrapping where the source keeps the protocol. */
-  #read(): Promise<IteratorResult<T>> {
-    try {
-      const read = (this.#iterator ??= this.#upstream.iterator()).next();
-      return read instanceof Promise ? read : Promise.resolve(read);
-    } catch (error) {
-      return Promise.reject(error);
+  override next(): Promise<IteratorResult<T>> {
+    if (this.#handsOver) {
+      const read = this.claimRead();
+      if (read !== undefined) {
+        this.#waitStarts();
+        return read;
+      }
     }
+    return super.next();
   }
 
-  async return(value?: unknown): Promise<IteratorResult<T>> {
-    if (this.#phase !== CLOSED) {
-      const started = this.#phase === OPEN;
-      this.#phase = CLOSED;
-      this.#failure = undefined;
-      const reportFailure = this.#stop(started, this.#reading);
-      this.#settle(undefined);
-      this.#closeSource();
-      await this.#closing;
-      // A source whose return() threw tells the caller who closed it, as does a final report that threw.
-      if (this.#closeFailure !== undefined) throw this.#closeFailure.error;
-      if (reportFailure !== undefined) throw reportFailure.error;
-    } else if (this.#closing !== undefined) {
-      await this.#closing;
-    }
-    return { done: true, value } as IteratorResult<T>;
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.return();
-  }
-
-  #capture = (resolve: (result: IteratorResult<T>) => void, reject: (reason: unknown) => void): void => {
-    this.#resolve = resolve;
-    this.#reject = reject;
-  };
-
-  /** Calls again once the previous call settled: concurrent calls settle in order, one read at a time. */
-  #again = (): Promise<IteratorResult<T>> => this.next();
-
-  #slowNext(): Promise<IteratorResult<T>> {
-    if (this.#reading) return (this.#latest = this.#latest.then(this.#again, this.#again));
-    if (this.#phase === CLOSED) return this.#terminal();
-    if (this.#signal?.aborted) {
-      this.#phase = CLOSED;
-      this.#failure = { error: this.#signal.reason };
-      this.#closeSource();
-      return this.#terminal();
-    }
-    this.#begin();
-    return this.next();
-  }
-
-  #begin(): void {
-    this.#phase = OPEN;
-    this.#signal?.addEventListener("abort", this.#onAbort);
+  protected override start(): void {
+    super.start();
     const now = performance.now();
     this.#windowStart = now;
     this.#watch.start(now);
@@ -292,115 +228,90 @@ class Meter<T> implements SluiceIterator<T> {
     this.#timer = timer;
   }
 
-  /** A read whose promise went to the consumer: what this returns (or throws) is the consumer's answer. */
-  #pass = (result: IteratorResult<T>): IteratorResult<T> => {
-    this.#reading = false;
-    if (this.#phase === CLOSED) return this.#late();
-    if (result.done) {
-      this.#upstream.finished();
-      this.#phase = CLOSED;
-      const reportFailure = this.#stop(true, true);
-      this.#closing = this.#upstream.close();
-      if (reportFailure !== undefined) throw reportFailure.error;
-      return DONE;
-    }
-    const watch = this.#watch;
-    watch.items++;
-    if (--watch.countdown === 0) watch.stamp(true);
-    return result;
-  };
-
-  #passError = (error: unknown): IteratorResult<T> => {
-    this.#reading = false;
-    this.#upstream.finished();
-    if (this.#phase === CLOSED) return this.#late();
-    this.#phase = CLOSED;
-    this.#stop(true, true); // the source error wins over one from the final report
-    this.#closing = this.#upstream.close();
-    throw error;
-  };
-
-  /** The answer to a read that was pending when the iteration closed: its result is discarded. */
-  #late(): IteratorResult<T> {
-    const failure = this.#failure;
-    if (failure === undefined) return DONE;
-    this.#failure = undefined;
-    throw failure.error;
+  protected override demand(): void {
+    if (this.waiting && !this.#waiting) this.#waitStarts();
+    super.demand();
   }
 
-  /** A read for a call with a promise of its own (with a signal). */
-  #onResult = (result: IteratorResult<T>): void => {
-    this.#reading = false;
-    if (this.#phase === CLOSED) return; // the call was answered when the iteration closed
-    if (result.done) {
-      this.#upstream.finished();
-      this.#phase = CLOSED;
-      const reportFailure = this.#stop(true, true);
-      this.#closing = this.#upstream.close();
-      this.#settle(reportFailure);
-      return;
-    }
-    const watch = this.#watch;
-    watch.items++;
-    if (--watch.countdown === 0) watch.stamp(true);
-    const resolve = this.#resolve!;
-    this.#resolve = this.#reject = undefined;
-    resolve(result);
-  };
+  protected room(): boolean {
+    return this.waiting && !this.#held.full;
+  }
 
-  #onError = (error: unknown): void => {
-    this.#reading = false;
-    this.#upstream.finished();
-    if (this.#phase === CLOSED) return; // a late failure nobody asks for: handled here, never unhandled
-    this.#phase = CLOSED;
-    this.#stop(true, true); // the source error wins over one from the final report
-    this.#closing = this.#upstream.close();
-    this.#settle({ error });
-  };
+  protected take(): IteratorResult<T> | undefined {
+    return this.#held.result();
+  }
 
-  #onAbort = (): void => {
-    if (this.#phase !== OPEN) return;
-    this.#phase = CLOSED;
-    this.#stop(true, this.#reading); // the abort wins over an error from the final report
-    this.#settle({ error: this.#signal!.reason });
-    this.#closeSource();
-  };
+  protected received(item: T): void {
+    this.#arrived();
+    if (!this.offer(item)) this.#held.put(item);
+    // Another call was already waiting: its wait starts now.
+    if (this.waiting) this.#waitStarts();
+  }
 
-  /** The window timer: report the window that just ended. */
-  #tick = (): void => {
-    if (this.#phase !== OPEN) return;
-    const stats = this.#window(false, this.#reading);
-    try {
-      this.#report(stats);
-    } catch (error) {
-      this.#phase = CLOSED;
-      this.#stop(false, false);
-      this.#settle({ error });
-      this.#closeSource();
-    }
-  };
+  protected override passedThrough(_item: T): void {
+    this.#arrived();
+  }
 
-  /** Closes the source once; a failure of its return() is kept for `return()` to throw. */
-  #closeSource(): void {
-    // A read in flight is not waited for (see Upstream.close).
-    this.#closing = this.#upstream.close(this.#reading).then(noop, (error) => {
-      this.#closeFailure = { error };
-    });
+  /** The final report comes before the end, so an error it throws is the consumer's last answer. */
+  protected override sourceEnded(): void {
+    this.finish(this.#finalReport());
+  }
+
+  /** The source error wins over one from the final report. */
+  protected override sourceFailed(error: unknown): void {
+    this.#finalReport();
+    this.finish({ error });
   }
 
   /**
-   * Stops timing: clears the timer, removes the abort listener and, when asked,
-   * makes the final report. Returns the error the final report threw, if any.
+   * The consumer left (or an abort came): the final report is made here, and an error it throws
+   * rejects `return()` (an abort's reason wins: `return()` after an abort reports nothing).
    */
-  #stop(finalReport: boolean, waiting: boolean): { error: unknown } | undefined {
-    if (this.#timer !== undefined) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
+  protected override cleanup(): Promise<void> {
+    const failure = this.#finalReport();
+    const closing = super.cleanup();
+    if (failure === undefined) return closing;
+    return closing.then(() => {
+      throw failure.error;
+    });
+  }
+
+  #waitStarts(): void {
+    this.#waiting = true;
+    const watch = this.#watch;
+    if (--watch.countdown === 0) watch.stamp(false);
+  }
+
+  #arrived(): void {
+    this.#waiting = false;
+    const watch = this.#watch;
+    watch.items++;
+    if (--watch.countdown === 0) watch.stamp(true);
+  }
+
+  /** The window timer: report the window that just ended. */
+  #tick = (): void => {
+    const stats = this.#window(false);
+    try {
+      this.#report(stats);
+    } catch (error) {
+      // No final report after a report threw.
+      this.#stopReports();
+      this.fail(error);
     }
+  };
+
+  #stopReports(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
     this.#watch.stop();
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    if (!finalReport) return undefined;
-    const stats = this.#window(true, waiting);
+  }
+
+  /** Makes the final report, once, if reports are on; returns the error it threw, if any. */
+  #finalReport(): Failure | undefined {
+    if (this.#timer === undefined) return undefined;
+    this.#stopReports();
+    const stats = this.#window(true);
     try {
       this.#report(stats);
     } catch (error) {
@@ -409,40 +320,14 @@ class Meter<T> implements SluiceIterator<T> {
     return undefined;
   }
 
-  /**
-   * Answers the pending call, if it has a promise of its own, with `failure`
-   * (or done); otherwise `failure` waits for the pending read's answer or the
-   * next call.
-   */
-  #settle(failure: { error: unknown } | undefined): void {
-    const resolve = this.#resolve;
-    const reject = this.#reject;
-    this.#resolve = this.#reject = undefined;
-    if (resolve === undefined) {
-      this.#failure = failure;
-    } else if (failure !== undefined) {
-      reject!(failure.error);
-    } else {
-      resolve(DONE);
-    }
-  }
-
-  /** The answer once closed: a stored failure once, then done forever. */
-  #terminal(): Promise<IteratorResult<T>> {
-    const failure = this.#failure;
-    if (failure === undefined) return Promise.resolve(DONE);
-    this.#failure = undefined;
-    return Promise.reject(failure.error);
-  }
-
   /** Closes the current window and builds its stats. */
-  #window(final: boolean, waiting: boolean): FlowStats {
+  #window(final: boolean): FlowStats {
     const now = performance.now();
     const durationMs = Math.max(0, now - this.#windowStart);
     this.#windowStart = now;
     const watch = this.#watch;
     const items = watch.items;
-    watch.close(now, waiting);
+    watch.close(now, this.#waiting);
     this.#totalItems += items;
     const { held: heldNow, dropped: droppedNow } = this.#counters;
     let dropped: number | undefined;

@@ -43,6 +43,12 @@ export interface Row {
   /** Fake milliseconds after which an item that arrived has been emitted. */
   emitMs: number;
   /**
+   * Without a signal, a `next()` is handed the source's own read (boundedBuffer "wait", meter): a call
+   * pending at `return()` settles with the item the source then yields, as an async generator's does.
+   * With a signal it settles done at once, since an abort must reject a pending call at once.
+   */
+  handsOverReads?: boolean;
+  /**
    * For a combinator whose items carry several source items (batch's arrays): the source items in
    * one. Used only where items are compared; every other rule runs on the combinator unchanged.
    */
@@ -53,6 +59,7 @@ export const rows: Row[] = [
   {
     name: "boundedBuffer",
     make: (source, signal) => boundedBuffer(source, 2, { signal }),
+    handsOverReads: true,
     invalid: [
       { call: () => boundedBuffer(42 as never, 2), type: TypeError, param: "'source'", received: "received 42" },
       { call: () => boundedBuffer([], 0), type: RangeError, param: "'capacity'", received: "received 0" },
@@ -350,6 +357,7 @@ export const rows: Row[] = [
   {
     name: "meter",
     make: (source, signal) => meter(source, { every: 20, report: () => {}, signal }),
+    handsOverReads: true,
     invalid: [
       {
         call: () => meter(5 as never, { report: () => {} }),

@@ -118,6 +118,29 @@ test("boundedBuffer() fails with the error onDrop throws", async () => {
   }
 });
 
+test("boundedBuffer() next(), next(), return(), then the source yields: the calls settle in order", async () => {
+  let release: () => void = () => {};
+  async function* source() {
+    yield 1;
+    await new Promise<void>((resolve) => (release = resolve));
+    yield 2;
+    yield 3;
+  }
+  const it = boundedBuffer(source(), 2);
+  assert.equal(await it.next(), { value: 1, done: false });
+  const order: string[] = [];
+  const first = it.next().then((result) => (order.push("first"), result));
+  const second = it.next().then((result) => (order.push("second"), result));
+  const returned = it.return();
+  release();
+  // The first call was handed the generator's own pending read: it settles with its item, as the generator's would.
+  assert.equal(await first, { value: 2, done: false });
+  assert.equal(await second, { value: undefined, done: true });
+  assert.equal(order, ["first", "second"]);
+  assert.equal(await returned, { value: undefined, done: true });
+  assert.equal(await it.next(), { value: undefined, done: true });
+});
+
 test("boundedBuffer() closes its source with await using", async () => {
   const source = instrumented([], { endless: true });
   {

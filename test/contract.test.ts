@@ -41,6 +41,34 @@ function isSubsequence(items: number[], source: number[]): boolean {
   return true;
 }
 
+/**
+ * A source whose `return()` leaves a pending read pending, as an async generator's does: the read
+ * answers when `yield()` is called, even after `return()`.
+ */
+function parkedSource(): AsyncIterable<number> & { yield(item: number): void; closes: number } {
+  const reads: ((result: IteratorResult<number>) => void)[] = [];
+  const items: number[] = [];
+  const source = {
+    closes: 0,
+    yield(item: number) {
+      const read = reads.shift();
+      if (read === undefined) items.push(item);
+      else read({ value: item, done: false });
+    },
+    [Symbol.asyncIterator]: () => ({
+      next: () =>
+        items.length > 0
+          ? Promise.resolve({ value: items.shift()!, done: false })
+          : new Promise<IteratorResult<number>>((resolve) => reads.push(resolve)),
+      return: () => {
+        source.closes++;
+        return Promise.resolve({ value: undefined, done: true } as IteratorResult<number>);
+      },
+    }),
+  };
+  return source;
+}
+
 for (const row of rows) {
   const test = suite(`contract: ${row.name}`);
 
@@ -240,6 +268,36 @@ for (const row of rows) {
     assert.ok(results.slice(firstDone).every((result) => result.done), "done stays done");
     if (row.lossless) assert.equal(values, SOURCE);
     else assert.ok(values.length > 0 && isSubsequence(values, SOURCE));
+  });
+
+  test("next() calls pending at return() settle in call order: done, or the item a handed-over read then yields", async () => {
+    for (const withSignal of [false, true]) {
+      const clock = fakeClock();
+      try {
+        const source = parkedSource();
+        const controller = new AbortController();
+        const it = row.make(source, withSignal ? controller.signal : undefined);
+        const first = it.next();
+        source.yield(1);
+        assertCarries(row, await advance(clock, first, row.emitMs), [1]);
+        const order: string[] = [];
+        const second = it.next().then((result) => (order.push("second"), result));
+        const third = it.next().then((result) => (order.push("third"), result));
+        await it.return!();
+        const afterReturn = it.next().then((result) => (order.push("after return"), result));
+        source.yield(2); // the read pending at return() answers now
+        await clock.tickAsync(row.emitMs + 1);
+        const done = { value: undefined, done: true };
+        if (row.handsOverReads === true && !withSignal) assertCarries(row, await second, [2]);
+        else assert.equal(await second, done);
+        assert.equal(await third, done);
+        assert.equal(await afterReturn, done);
+        assert.equal(order, ["second", "third", "after return"]);
+        assert.is(source.closes, 1, "closed the source once");
+      } finally {
+        clock.uninstall();
+      }
+    }
   });
 
   test("leaves no unhandled rejection when the consumer leaves early", async () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { boundedBuffer, type FlowStats, meter } from "../mod.ts";
-import { type Clock, collect, fakeClock, instrumented, manualSource, rejection, settle } from "./_helpers.ts";
+import { type Clock, collect, delay, fakeClock, instrumented, manualSource, rejection, settle } from "./_helpers.ts";
 
 const test = suite("meter");
 
@@ -362,6 +362,46 @@ test("meter() settles several pending next() calls in order, one source read at 
   ]);
   assert.is(reports.length, 1);
   assert.is(reports[0].items, 2);
+});
+
+test("meter() settles next() calls in order, whenever a later one is made while an earlier one is pending", async () => {
+  for (const signal of [undefined, new AbortController().signal]) {
+    // The third call comes 0, 1, 2, ... microtasks after the first item: each moment of the first call's settling.
+    for (let ticks = 0; ticks < 8; ticks++) {
+      const source = manualSource();
+      const it = meter(source, { report: () => {}, signal });
+      const order: string[] = [];
+      const call = (name: string) => it.next().then((result) => (order.push(name), result));
+      const a = call("a");
+      const b = call("b");
+      await settle();
+      source.push(1);
+      for (let i = 0; i < ticks; i++) await null;
+      const c = call("c");
+      source.push(2);
+      source.push(3);
+      const what = `${signal === undefined ? "without" : "with"} a signal, third call after ${ticks} microtasks`;
+      assert.equal(
+        await Promise.all([a, b, c]),
+        [{ value: 1, done: false }, { value: 2, done: false }, { value: 3, done: false }],
+        what,
+      );
+      assert.equal(order, ["a", "b", "c"], what);
+      await it.return();
+    }
+  }
+});
+
+test("meter() with a signal settles a next() pending at return() at once, done", async () => {
+  const source = manualSource();
+  const it = meter(source, { report: () => {}, signal: new AbortController().signal });
+  const first = it.next();
+  source.push(1);
+  await first;
+  const pending = it.next();
+  await it.return();
+  assert.equal(await Promise.race([pending, delay(100).then(() => "still pending")]), { value: undefined, done: true });
+  assert.is(source.closes, 1);
 });
 
 test("meter() validates its arguments at the call", () => {

@@ -60,6 +60,11 @@ export class OutletState<T> {
   closing: Promise<void> | undefined = undefined;
   closeFailure: Failure | undefined = undefined;
   dropped = 0;
+  /**
+   * A source read handed to the consumer as it is (see `Pump.claimRead()`), while it is pending: the
+   * consumer's oldest call. Every later call settles after it, so an end or `return()` meanwhile waits for it.
+   */
+  passing: Promise<unknown> | undefined = undefined;
 
   constructor(signal: AbortSignal | undefined, onDrop: ((item: T) => void) | undefined) {
     this.signal = signal;
@@ -107,8 +112,8 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
    */
   protected discard(): void {}
 
-  /** The state itself, for `Pump`'s hot path to read without a call per check. */
-  protected outletState(): Readonly<OutletState<T>> {
+  /** The state itself, for `Pump`'s hot path to read without a call per check (and to set `passing`). */
+  protected outletState(): OutletState<T> {
     return this.#s;
   }
 
@@ -170,7 +175,7 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     if (closedHere) {
       s.status = CLOSED;
       s.failure = undefined;
-      while (s.waiters.size > 0) s.waiters.resolve(DONE);
+      this.#settleWaitersTerminal();
       this.#leave();
     }
     if (s.closing !== undefined) await s.closing;
@@ -288,9 +293,33 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     }
   }
 
+  /**
+   * The answer to the consumer's call that was handed a source read (`passing`), once that read
+   * settled with `result` (`undefined` for an error) and the pump kept its books. An item passes,
+   * also after `return()` (as an async generator's pending `next()` does), unless a failure is
+   * waiting to be delivered; otherwise the call gets the terminal answer: the failure once, or done.
+   * It returns or throws synchronously, so no later call can settle before it.
+   */
+  protected passAnswer(result: IteratorResult<T> | undefined): IteratorResult<T> {
+    const s = this.#s;
+    s.passing = undefined;
+    if (result !== undefined && !result.done && (s.status < ENDED || s.failure === undefined)) return result;
+    // A pass-through pump has nothing held and nothing busy: its end is the end.
+    if (s.status === ENDED) s.status = CLOSED;
+    const failure = s.failure;
+    if (failure === undefined) return DONE;
+    s.failure = undefined;
+    throw failure.error;
+  }
+
   #settleWaitersTerminal(): void {
     const s = this.#s;
     if (s.waiters.size === 0) return;
+    // They were called after the handed-over read: they settle after it.
+    if (s.passing !== undefined) {
+      s.passing.then(this.#settleWaitersLater, this.#settleWaitersLater);
+      return;
+    }
     const failure = s.failure;
     s.failure = undefined;
     if (failure !== undefined) s.waiters.reject(failure.error);
@@ -298,13 +327,22 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     while (s.waiters.size > 0) s.waiters.resolve(DONE);
   }
 
-  /** The terminal answer: the failure once, then done forever. */
+  #settleWaitersLater = (): void => {
+    this.#settleWaitersTerminal();
+  };
+
+  /** The terminal answer: the failure once, then done forever (after a handed-over read still pending). */
   #settleTerminal(): Promise<IteratorResult<T>> {
+    if (this.#s.passing !== undefined) {
+      return this.#s.passing.then(this.#settleTerminalLater, this.#settleTerminalLater);
+    }
     const failure = this.#s.failure;
     if (failure === undefined) return Promise.resolve(DONE);
     this.#s.failure = undefined;
     return Promise.reject(failure.error);
   }
+
+  #settleTerminalLater = (): Promise<IteratorResult<T>> => this.#settleTerminal();
 
   /** The single close path: remove the abort listener and let the combinator stop its work, once. */
   #close(): void {

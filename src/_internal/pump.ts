@@ -25,10 +25,12 @@ class PumpState<In> {
   readonly upstream: Upstream<In>;
   readonly breather: Breather | undefined;
   /** The outlet's own state, read here directly: its status is checked on every pull. */
-  readonly outlet: Readonly<OutletState<unknown>>;
+  readonly outlet: OutletState<unknown>;
   /** The source read in flight, if any: at most one at a time. */
   read: Promise<IteratorResult<In>> | undefined = undefined;
-  /** The read in flight was handed to the consumer as it is (see `claimRead()`). */
+  /** What the pump's handlers make of `read`: for a claimed read, the consumer's answer. */
+  settled: Promise<IteratorResult<In> | undefined> | undefined = undefined;
+  /** The read in flight was handed to the consumer (see `claimRead()`). */
   claimed = false;
   /** A sync source's iterator, read in a plain loop; false for an async source; undefined before the first pull. */
   sync: Iterator<In> | false | undefined = undefined;
@@ -37,7 +39,7 @@ class PumpState<In> {
   /** No more reads: the source ended or threw, `readNoMore()` was called, or the iteration ended. */
   sourceDone = false;
 
-  constructor(upstream: Upstream<In>, breather: Breather | undefined, outlet: Readonly<OutletState<unknown>>) {
+  constructor(upstream: Upstream<In>, breather: Breather | undefined, outlet: OutletState<unknown>) {
     this.upstream = upstream;
     this.breather = breather;
     this.outlet = outlet;
@@ -52,7 +54,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     this.#p = new PumpState(
       new Upstream(source),
       options.breathes ? new Breather() : undefined,
-      this.outletState() as Readonly<OutletState<unknown>>,
+      this.outletState() as OutletState<unknown>,
     );
   }
 
@@ -70,6 +72,8 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   }
   /** Clears the combinator's own timers and stops its own work; runs once, as part of `cleanup()`. */
   protected clearTimers(): void {}
+  /** An item went straight to the consumer through a claimed read (see `claimRead()`): keep books, nothing else. */
+  protected passedThrough(_item: In): void {}
 
   /** True once the source ended or threw, or reading was stopped. */
   protected get sourceDone(): boolean {
@@ -97,11 +101,18 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   }
 
   /**
-   * Hands the consumer the source's own read, started now if none is in flight:
-   * one promise between source and consumer instead of two. Only for a pump that
-   * passes items through unchanged, with nothing held and nobody else waiting;
-   * the result (item, end or error) reaches the consumer directly, and the pump
-   * only keeps its books. Returns undefined when the read is not there to hand over.
+   * The pass-through path: hands the consumer's `next()` the source read itself
+   * (started now if none is in flight), answered by the pump's own handler for
+   * that read, so an item costs one promise and one reaction as a bare `for await`
+   * does, instead of a waiter and an `offer()`. Only for a pump whose items pass
+   * unchanged (`Out` is `In`), with nothing held, nothing `busy()` and nobody else
+   * waiting; the combinator sees the item in `passedThrough()`, not `received()`.
+   * Later calls wait behind it as usual and settle after it, even when `return()`,
+   * an end or an error comes first (see `Outlet.passAnswer()`). A read pending at
+   * `return()` still settles with its item, as an async generator's `next()` does;
+   * a combinator with a `signal` must not use this path, since an abort must
+   * reject the pending call at once. Returns undefined when the read is not there
+   * to hand over (the first call, a sync source, a call already waiting).
    */
   protected claimRead(): Promise<IteratorResult<In>> | undefined {
     const p = this.#p;
@@ -112,7 +123,8 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     }
     if (p.read === undefined) this.#startRead();
     p.claimed = true;
-    return p.read;
+    outlet.passing = p.settled;
+    return p.settled as Promise<IteratorResult<In>>;
   }
 
   /** Starts a read if none is in flight and there is room. */
@@ -123,7 +135,8 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       try {
         p.sync = p.upstream.syncIterator() ?? false;
       } catch (error) {
-        return this.#onError(error);
+        this.#onError(error);
+        return;
       }
     }
     if (p.sync !== false) return this.#pullSync(p.sync);
@@ -171,36 +184,42 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   }
 
   #startRead(): void {
-    const read = this.#p.upstream.next();
-    this.#p.read = read;
-    read.then(this.#onResult, this.#onError);
+    const p = this.#p;
+    const read = p.upstream.next();
+    p.read = read;
+    // Never rejects for a read nobody claimed: `#onError` returns; a claimed read's error is its consumer's answer.
+    p.settled = read.then(this.#onResult, this.#onError);
   }
 
-  #onResult = (result: IteratorResult<In>): void => {
+  /** A read settled with `result`. For a claimed read, returns (or throws) the consumer's answer; it never returns a promise. */
+  #onResult = (result: IteratorResult<In>): IteratorResult<In> | undefined => {
     const p = this.#p;
     p.read = undefined;
     const claimed = p.claimed;
     p.claimed = false;
-    if (p.outlet.status >= ENDED) return;
-    if (result.done) {
-      p.sourceDone = true;
-      p.upstream.finished();
-      this.sourceEnded();
-      return;
+    if (p.outlet.status < ENDED) {
+      if (result.done) {
+        p.sourceDone = true;
+        p.upstream.finished();
+        this.sourceEnded();
+      } else {
+        if (claimed) this.passedThrough(result.value);
+        else this.received(result.value);
+        this.pull();
+      }
     }
-    if (!claimed) this.received(result.value);
-    this.pull();
+    return claimed ? this.passAnswer(result as IteratorResult<Out>) as IteratorResult<In> : undefined;
   };
 
-  #onError = (error: unknown): void => {
-    this.#p.read = undefined;
-    const claimed = this.#p.claimed;
-    this.#p.claimed = false;
-    this.#p.sourceDone = true;
-    this.#p.upstream.finished();
-    if (this.ended) return;
-    // A claimed read's error went to the consumer with it: the iteration just ends.
-    if (claimed) this.finish();
-    else this.sourceFailed(error);
+  #onError = (error: unknown): IteratorResult<In> | undefined => {
+    const p = this.#p;
+    p.read = undefined;
+    const claimed = p.claimed;
+    p.claimed = false;
+    p.sourceDone = true;
+    p.upstream.finished();
+    if (!this.ended) this.sourceFailed(error);
+    // A claimed read's consumer gets the error through the terminal answer (unless it left).
+    return claimed ? this.passAnswer(undefined) as IteratorResult<In> : undefined;
   };
 }
