@@ -5,7 +5,7 @@
 import { FanIn } from "./_internal/fan_in.ts";
 import { Queue } from "./_internal/queue.ts";
 import { assertSource } from "./_internal/validate.ts";
-import type { SluiceIterator, Source } from "./types.ts";
+import type { SluiceIterator, Source, SourceItem } from "./types.ts";
 
 /**
  * Reads several sources as one iterator, each item as soon as its source
@@ -33,7 +33,8 @@ import type { SluiceIterator, Source } from "./types.ts";
  * Memory: at most one item per source.
  *
  * @param sources The sources to read, async or plain iterables.
- * @returns An async iterator of every item of every source, each source's items in their order.
+ * @returns An async iterator of every item of every source, each source's items in their order; its item type
+ *   is the union of the sources' (`merge([1, 2], ["a"])` yields `number | string`).
  * @throws {TypeError} If an argument is not iterable; the message names it, as `'sources[1]'`.
  *
  * @example Read two queues in one loop
@@ -49,6 +50,8 @@ import type { SluiceIterator, Source } from "./types.ts";
  * assert.deepEqual(seen, ["a1", "b1", "a2", "b2", "a3"]);
  * ```
  */
+export function merge<T>(...sources: Source<T>[]): SluiceIterator<T>;
+export function merge<S extends Source<unknown>[]>(...sources: S): SluiceIterator<SourceItem<S[number]>>;
 export function merge<T>(...sources: Source<T>[]): SluiceIterator<T> {
   for (let i = 0; i < sources.length; i++) assertSource(sources[i], "merge", `sources[${i}]`);
   return new Merge(sources);

@@ -6,6 +6,9 @@
 /** Anything a combinator can read from: an async iterable, or a plain iterable such as an array. */
 export type Source<T> = AsyncIterable<T> | Iterable<T>;
 
+/** The item type of a {@linkcode Source}: `SourceItem<number[]>` is `number`; a union of sources gives the union of their items. */
+export type SourceItem<S> = S extends AsyncIterable<infer T> ? T : S extends Iterable<infer T> ? T : never;
+
 /**
  * What a bounded buffer does when it is full and another item arrives.
  *

@@ -232,17 +232,32 @@ test("merge() validates every argument at the call, naming it", () => {
   );
 });
 
-test("merge() types: one item type, or a union given explicitly", () => {
+test("merge() types: sources of different item types merge into their union, inferred", async () => {
   const numbers = merge([1], [2]);
   const both = merge<number | string>([1], ["a"]);
-  // @ts-expect-error: items of different types need the union spelled out
-  const mixed = merge([1], ["a"]);
+  const mixed = merge([1, 2], ["a"]);
+  const withAsync = merge(
+    [1],
+    (async function* () {
+      yield "b";
+    })(),
+    new Set([true]),
+  );
   const n: AsyncIterator<number> = numbers;
   const u: AsyncIterator<number | string> = both;
-  assert.ok(n && u && mixed);
+  const m: AsyncIterable<number | string> = mixed;
+  const a: AsyncIterable<number | string | boolean> = withAsync;
+  // @ts-expect-error: the union is inferred, not widened to any (a string item is not a number)
+  const wrong: AsyncIterator<number> = mixed;
+  // @ts-expect-error: an explicit item type still checks every source
+  merge<number>([1], ["a"]);
+  assert.ok(n && u && wrong);
+  assert.equal((await collect(m)).sort(), [1, 2, "a"].sort());
+  assert.equal((await collect(a)).length, 3);
   void numbers.return();
   void both.return();
-  void mixed.return();
+  const none = merge();
+  assert.equal(await collect(none), []);
 });
 
 test.run();

@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { boundedBuffer, concurrencyLimit, debounce, pipe, sampleEvery } from "../mod.ts";
-import { collect, instrumented } from "./_helpers.ts";
+import { collect, hasNext, instrumented } from "./_helpers.ts";
 
 const test = suite("pipe");
 
@@ -69,6 +69,95 @@ test("pipe() types: a stage that expects another item type is a type error", () 
     return [lengths, texts];
   };
   assert.type(check, "function");
+});
+
+test("pipe() infers item types across 20 stages; the result is what the last stage returns", async () => {
+  const flow = pipe(
+    [1, 2, 3],
+    double,
+    toText,
+    textLength,
+    double,
+    toText,
+    textLength,
+    double,
+    toText,
+    textLength,
+    double,
+    toText,
+    textLength,
+    double,
+    toText,
+    textLength,
+    double,
+    toText,
+    textLength,
+    (items) => boundedBuffer(items, 4),
+    toText,
+  );
+  // The 20th stage's own return type, not AsyncIterable<unknown>: a string item, an AsyncGenerator.
+  const texts: AsyncGenerator<string, void, unknown> = flow;
+  assert.equal(await collect(texts), ["#2", "#2", "#2"]);
+});
+
+test("pipe() past 20 stages is a type error that says so, not an unknown item type", () => {
+  const check = () => {
+    const flow = pipe(
+      [1],
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      double,
+      // @ts-expect-error pipe() is typed up to 20 stages (the message is the parameter type checked below)
+      double,
+    );
+    return flow;
+  };
+  // The last overload is the one TypeScript reports when there are more than 20 stages; its 21st stage's
+  // parameter type is the message the user reads.
+  type TwentyFirst = Parameters<typeof pipe>[21];
+  const message: TwentyFirst =
+    "pipe() is typed up to 20 stages: group some in a nested pipe(), as (items) => pipe(items, f, g)";
+  assert.type(check, "function");
+  assert.ok(message.includes("20 stages"));
+  // At run time any number of stages works, e.g. nested as the message says.
+  return collect(pipe([1], (items) => pipe(items, double, double), double)).then((items) => assert.equal(items, [8]));
+});
+
+test("await using p = pipe(...) closes the pipeline when the block ends (the last stage's iterator is disposable)", async () => {
+  const source = instrumented([], { endless: true });
+  {
+    await using flow = pipe(
+      source,
+      (items) => boundedBuffer(items, 2),
+      (items) => concurrencyLimit(items, 1, async (n) => n),
+    );
+    const iterator: AsyncIterator<number> = flow;
+    await hasNext(iterator, 0);
+  }
+  assert.is(source.closes, 1);
+});
+
+test("pipe() with no stage returns an async source itself, and its type", () => {
+  const source = instrumented([1]);
+  const same: typeof source = pipe(source);
+  assert.is(same, source);
 });
 
 test.run();
