@@ -38,18 +38,7 @@ const ONLY = env.SLUICE_FUZZ_ROW;
  * that shows it. A row listed here is never skipped: its schedule must still fail (run first,
  * then random ones), and the test fails, asking for the mark to be removed, once it passes.
  */
-const KNOWN_FAILURES: Record<string, { issue: string; setup: Setup; commands: Command[] }> = {
-  boundedBuffer: {
-    issue: "issue 11: boundedBuffer's handed-over read settles a later next() first",
-    setup: { signal: false, source: "prompt" },
-    commands: ["push", "next", "next", "next"],
-  },
-  meter: {
-    issue: "issue 11: meter with a signal leaves a next() pending at return() unsettled",
-    setup: { signal: true, source: "prompt" },
-    commands: ["next", "next"],
-  },
-};
+const KNOWN_FAILURES: Record<string, { issue: string; setup: Setup; commands: Command[] }> = {};
 
 type Command = "next" | "return" | "abort" | "push" | "end" | "fail" | "tick";
 
