@@ -21,7 +21,9 @@ type Listener = (...args: unknown[]) => void;
 
 /**
  * Anything with `addEventListener` and `removeEventListener`: a DOM, Deno or
- * Bun `EventTarget` (a `WebSocket`, an `AbortSignal`, a `BroadcastChannel`...).
+ * Bun `EventTarget` (a `WebSocket`, an `AbortSignal`, a `BroadcastChannel`...),
+ * and `ws`'s `WebSocket`. {@linkcode fromEvents} prefers these methods when a
+ * target also has emitter methods, so its items are the `Event`s they pass.
  */
 export interface EventTargetLike {
   addEventListener(type: string, listener: (event: unknown) => void): unknown;
@@ -76,18 +78,34 @@ export interface FromEventsOptions<E> {
  * default) or loses events on purpose (`"drop-oldest"`, `"drop-newest"`,
  * counted in `dropped` and passed to `onDrop`); it never queues without bound.
  *
- * The listeners are added at the first `next()`, not before: events emitted
- * before it are not seen. They are removed on every way out: `break` or
- * `return()`, `signal` abort, an error, an overflow, an `endOn` event.
- * From an `EventTarget` each item is the `Event` object. From an emitter each
- * item is the first argument of the event, and an `"error"` event ends the
- * iteration with its error (after the held events) while the iterator
- * listens; listening to `"error"` itself yields the errors as items instead.
- * An object with both kinds of methods (like `ws`'s `WebSocket`) is treated
- * as an emitter.
+ * Unlike every other combinator, it listens from the call, as Node's
+ * `events.on()` does: an event emitted between the call and the first
+ * `next()` (while the program sets up) is held within `capacity`, and the
+ * overflow strategy applies to it as to any other, so no event is lost
+ * unseen. The listeners are removed on every way out, whether or not `next()`
+ * was ever called: `break` or `return()`, `signal` abort, an `endOn` event,
+ * an emitter's `"error"`, an overflow with `"error"`. An iterator that is
+ * never read keeps its listeners (and up to `capacity` events) until one of
+ * those happens: with the default `overflow: "error"`, at the latest the
+ * event past `capacity`; with a drop strategy, call `return()` or pass a `signal`.
+ *
+ * Each item is what the target passes its listener. A target with
+ * `addEventListener` is listened to through it, even if it is an emitter too:
+ * its items are `Event`s, and a WebSocket's `"message"` items are
+ * `MessageEvent`s with `.data` (a string for a text frame), the same on `ws`,
+ * browsers, Deno and Bun. From an emitter without it (Node's `EventEmitter`, a
+ * `net.Socket`), each item is the first argument of the emit. When the target
+ * is an emitter (`ws`'s `WebSocket` too), its `"error"` event, heard through
+ * `on()`, ends the iteration with that error after the held events; listening
+ * to `"error"` itself yields the errors as items instead. A plain
+ * `EventTarget`'s `"error"` is not listened to (a browser WebSocket follows
+ * it with `"close"`: use `endOn: "close"`).
  *
  * Memory: at most `capacity` events (default 16).
  *
+ * @typeParam E The type of each item, as the target passes it (not checked at
+ *   run time): an `Event` subtype for a target with `addEventListener`
+ *   (`MessageEvent` for a WebSocket's `"message"`), else the emit's first argument.
  * @param target The `EventTarget` or `EventEmitter` to listen to.
  * @param type The event type to read.
  * @param options `capacity`, `overflow`, `endOn`, `signal` and `onDrop`.
@@ -102,12 +120,11 @@ export interface FromEventsOptions<E> {
  * import assert from "node:assert/strict";
  *
  * const emitter = new EventEmitter();
- * const messages = fromEvents<string>(emitter, "message", { endOn: "close" });
- * const first = messages.next(); // adds the listeners
- * emitter.emit("message", "hello");
+ * const messages = fromEvents<string>(emitter, "message", { endOn: "close" }); // listens from here
+ * emitter.emit("message", "hello"); // held until the loop reads it
  * emitter.emit("message", "world");
  * emitter.emit("close");
- * const received = [(await first).value];
+ * const received: string[] = [];
  * for await (const message of messages) received.push(message);
  * assert.deepEqual(received, ["hello", "world"]);
  * assert.equal(emitter.listenerCount("message"), 0);
@@ -129,7 +146,7 @@ export interface FromEventsOptions<E> {
  * for (let i = 1; i <= 5; i++) target.dispatchEvent(new CustomEvent("tick", { detail: i }));
  * const seen = [(await first).value!.detail];
  * seen.push((await ticks.next()).value!.detail, (await ticks.next()).value!.detail);
- * assert.deepEqual(seen, [1, 4, 5]); // 2 and 3 were dropped
+ * assert.deepEqual(seen, [1, 4, 5]); // 1 went to the waiting next(); 2 and 3 were dropped
  * controller.abort();
  * await assert.rejects(ticks.next());
  * ```
@@ -165,29 +182,36 @@ export function fromEvents<E = unknown>(
   return new EventOutlet<E>(listen, type, endOn, options);
 }
 
-/** How to add and remove a listener on one target, and whether its `"error"` event means failure. */
-interface ListenerMethods {
+/** How to add and remove a listener of one kind on a target. */
+interface ListenerPair {
   add(type: string, listener: Listener): void;
   remove(type: string, listener: Listener): void;
-  /** An emitter: items are the first argument, and `"error"` fails the iteration. */
-  emitter: boolean;
+}
+
+/** How to listen to one target: events (and `endOn`) on one side, and where an `"error"` means failure. */
+interface ListenerMethods {
+  /** `addEventListener` when the target has it, else the emitter's `on`/`addListener`. */
+  events: ListenerPair;
+  /** The emitter's own methods, whose `"error"` event fails the iteration; undefined for a plain `EventTarget`. */
+  errors: ListenerPair | undefined;
 }
 
 function listenerMethods(target: unknown): ListenerMethods | undefined {
   if (target === null || (typeof target !== "object" && typeof target !== "function")) return undefined;
   const t = target as Record<string, unknown>;
-  const pick = (add: string, remove: string, emitter: boolean): ListenerMethods | undefined => {
+  const pick = (add: string, remove: string): ListenerPair | undefined => {
     const addFn = t[add];
     const removeFn = t[remove];
     if (typeof addFn !== "function" || typeof removeFn !== "function") return undefined;
     return {
       add: (type, listener) => void addFn.call(target, type, listener),
       remove: (type, listener) => void removeFn.call(target, type, listener),
-      emitter,
     };
   };
-  return pick("on", "off", true) ?? pick("addListener", "removeListener", true) ??
-    pick("addEventListener", "removeEventListener", false);
+  const eventTarget = pick("addEventListener", "removeEventListener");
+  const emitter = pick("on", "off") ?? pick("addListener", "removeListener");
+  const events = eventTarget ?? emitter;
+  return events === undefined ? undefined : { events, errors: emitter };
 }
 
 class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
@@ -196,6 +220,7 @@ class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
   readonly #endOn: readonly string[];
   readonly #failOnError: boolean;
   readonly #items: OverflowQueue<E>;
+  readonly #signal: AbortSignal | undefined;
   #listening = false;
 
   constructor(listen: ListenerMethods, type: string, endOn: readonly string[], options: FromEventsOptions<E>) {
@@ -203,12 +228,19 @@ class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
     this.#listen = listen;
     this.#type = type;
     this.#endOn = endOn;
-    this.#failOnError = listen.emitter && type !== "error";
+    this.#failOnError = listen.errors !== undefined && type !== "error";
+    this.#signal = options.signal;
     this.#items = new OverflowQueue(options.capacity ?? DEFAULT_CAPACITY, options.overflow ?? "error", "fromEvents", {
       offer: (item) => this.offer(item),
       drop: (item) => this.drop(item),
       overflow: (error) => this.fail(error),
     });
+    // Listen from the call, as Node's events.on() does: an event emitted before the first next() is held.
+    // An already-aborted signal adds nothing (the first next() rejects); an abort before the first next()
+    // removes the listeners at once, though nobody reads (from the first next() on, Outlet owns the abort).
+    if (this.#signal?.aborted) return;
+    this.#signal?.addEventListener("abort", this.#onEarlyAbort);
+    this.#addListeners();
   }
 
   get held(): number {
@@ -216,16 +248,7 @@ class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
   }
 
   protected start(): void {
-    const listen = this.#listen;
-    this.#listening = true;
-    try {
-      listen.add(this.#type, this.#onEvent);
-      if (this.#failOnError) listen.add("error", this.#onError);
-      for (const name of this.#endOn) listen.add(name, this.#onEnd);
-    } catch (error) {
-      // A target that refuses a listener: the first next() rejects, and what was added is removed.
-      this.fail(error);
-    }
+    this.#signal?.removeEventListener("abort", this.#onEarlyAbort);
   }
 
   protected take(): IteratorResult<E> | undefined {
@@ -235,18 +258,43 @@ class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
   protected demand(): void {}
 
   protected cleanup(): void {
-    if (!this.#listening) return;
-    this.#listening = false;
-    const listen = this.#listen;
-    listen.remove(this.#type, this.#onEvent);
-    if (this.#failOnError) listen.remove("error", this.#onError);
-    for (const name of this.#endOn) listen.remove(name, this.#onEnd);
+    this.#signal?.removeEventListener("abort", this.#onEarlyAbort);
+    this.#removeListeners();
   }
 
   /** The consumer left: the events it did not take are let go. */
   protected override discard(): void {
     this.#items.clear();
   }
+
+  #addListeners(): void {
+    const { events, errors } = this.#listen;
+    this.#listening = true;
+    try {
+      events.add(this.#type, this.#onEvent);
+      if (this.#failOnError) errors!.add("error", this.#onError);
+      for (const name of this.#endOn) events.add(name, this.#onEnd);
+    } catch (error) {
+      // A target that refuses a listener: the first next() rejects, and what was added is removed.
+      this.fail(error);
+    }
+  }
+
+  #removeListeners(): void {
+    if (!this.#listening) return;
+    this.#listening = false;
+    const { events, errors } = this.#listen;
+    events.remove(this.#type, this.#onEvent);
+    if (this.#failOnError) errors!.remove("error", this.#onError);
+    for (const name of this.#endOn) events.remove(name, this.#onEnd);
+  }
+
+  /** Aborted before anyone read: let go of the target now; the first next() rejects with the reason. */
+  #onEarlyAbort = (): void => {
+    this.#signal?.removeEventListener("abort", this.#onEarlyAbort);
+    this.#removeListeners();
+    this.#items.clear();
+  };
 
   // An emitter may still call a listener removed during the same emit: `#listening` guards each one.
   #onEvent = (event: unknown): void => {

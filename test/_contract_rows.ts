@@ -53,6 +53,13 @@ export interface Row {
    * one. Used only where items are compared; every other rule runs on the combinator unchanged.
    */
   flatten?(item: unknown): number[];
+  /**
+   * The one exception to "lazy": a push source read from the call (fromEvents adds its listeners
+   * when called, as Node's events.on() does, so no event emitted before the first next() is lost).
+   * It still starts no timer, holds at most its capacity, and `return()` or abort before any
+   * `next()` removes everything it added.
+   */
+  listensAtCall?: boolean;
 }
 
 export const rows: Row[] = [
@@ -251,9 +258,9 @@ export const rows: Row[] = [
   },
   // fromEvents listens to an emitter that emits the table's source as "data" events ("end", "error"
   // at the end), starting when a "data" listener is added and closing its source when it is removed,
-  // as a Node stream does: so "pulls nothing before next()" and "closes the source once" check that
-  // the listener is added lazily and removed on every exit path. An EventTarget has no error event
-  // carrying an error (rule 4), so its paths are covered in test/from_events.test.ts instead.
+  // as a Node stream does: so "listens from the call" and "closes the source once" check that the
+  // listener is added at the call and removed on every exit path, next() or not. An EventTarget has
+  // no error event carrying an error (rule 4), so its paths are covered in test/from_events.test.ts.
   {
     name: "fromEvents",
     make: (source, signal) => fromEvents<number>(pumpedEmitter(source), "data", { endOn: "end", signal }),
@@ -293,6 +300,7 @@ export const rows: Row[] = [
     lossless: true,
     drains: false,
     emitMs: 0,
+    listensAtCall: true,
   },
   {
     name: "fromEvents drop-oldest",
@@ -302,6 +310,7 @@ export const rows: Row[] = [
     lossless: false,
     drains: false,
     emitMs: 0,
+    listensAtCall: true,
   },
   {
     // merge has no signal (its arguments are all sources); abort reaches it through a stage

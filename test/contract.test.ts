@@ -72,20 +72,67 @@ function parkedSource(): AsyncIterable<number> & { yield(item: number): void; cl
 for (const row of rows) {
   const test = suite(`contract: ${row.name}`);
 
-  test("is lazy: pulls nothing, starts no timer and adds no listener before next()", async () => {
-    const clock = fakeClock();
-    try {
-      const source = instrumented(SOURCE);
-      const { controller, listeners } = countedController();
-      row.make(source, controller.signal);
-      await settle();
-      assert.is(source.opens, 0, "opened the source");
-      assert.is(source.pulls, 0, "pulled from the source");
-      assert.is(clock.countTimers(), 0, "started a timer");
-      assert.is(listeners(), 0, "added an abort listener");
-    } finally {
-      clock.uninstall();
-    }
+  if (!row.listensAtCall) {
+    test("is lazy: pulls nothing, starts no timer and adds no listener before next()", async () => {
+      const clock = fakeClock();
+      try {
+        const source = instrumented(SOURCE);
+        const { controller, listeners } = countedController();
+        row.make(source, controller.signal);
+        await settle();
+        assert.is(source.opens, 0, "opened the source");
+        assert.is(source.pulls, 0, "pulled from the source");
+        assert.is(clock.countTimers(), 0, "started a timer");
+        assert.is(listeners(), 0, "added an abort listener");
+      } finally {
+        clock.uninstall();
+      }
+    });
+  } else {
+    test("listens from the call, starting no timer, and holds what arrives before next()", async () => {
+      const clock = fakeClock();
+      try {
+        const source = instrumented(SOURCE);
+        const it = row.make(source);
+        await settle();
+        assert.is(source.opens, 1, "listening from the call");
+        assert.is(clock.countTimers(), 0, "started a timer");
+        const items: number[] = [];
+        for await (const item of it) items.push(...carried(row, item));
+        assert.ok(items.length > 0 && isSubsequence(items, SOURCE), `got ${items}`);
+        if (row.lossless) assert.equal(items, SOURCE, "nothing emitted before the first next() is lost");
+      } finally {
+        clock.uninstall();
+      }
+    });
+  }
+
+  test("return() before the first next() leaves no listener and closes whatever it opened", async () => {
+    const source = manualSource();
+    const { controller, listeners } = countedController();
+    const it = row.make(source, controller.signal);
+    await settle();
+    source.push(1);
+    await settle();
+    await it.return!();
+    assert.is(source.closes, source.opens, "closed once, if it was opened");
+    assert.is(listeners(), 0, "left an abort listener");
+    assert.equal(await it.next(), { value: undefined, done: true });
+  });
+
+  test("abort before the first next() leaves no listener, and the first next() rejects", async () => {
+    const source = manualSource();
+    const { controller, listeners } = countedController();
+    const it = row.make(source, controller.signal);
+    await settle();
+    source.push(1);
+    await settle();
+    const reason = new Error("stop before reading");
+    controller.abort(reason);
+    await settle();
+    assert.is(source.closes, source.opens, "closed whatever it opened");
+    assert.is(listeners(), 0, "left an abort listener");
+    assert.is(await rejection(it.next()), reason);
   });
 
   test("validates arguments at the call, naming the call, the parameter and the value", () => {

@@ -1,8 +1,10 @@
-import { EventEmitter } from "node:events";
+import { EventEmitter, once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { WebSocket, WebSocketServer } from "ws";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { fromEvents, OverflowError } from "../mod.ts";
-import { hasNext, noNext, rejection, settle, thrown, unhandledDuring } from "./_helpers.ts";
+import { countedController, hasNext, noNext, rejection, settle, thrown, unhandledDuring } from "./_helpers.ts";
 
 const test = suite("fromEvents");
 
@@ -74,32 +76,82 @@ test("fromEvents() reads an EventTarget's Event objects", async () => {
   await it.return();
 });
 
-test("fromEvents() is lazy: no listener before the first next(), so earlier events are not seen", async () => {
+test("fromEvents() listens from the call: events emitted before the first next() are held, not lost", async () => {
   const emitter = new EventEmitter();
   const target = new CountingTarget();
   const fromEmitter = fromEvents<number>(emitter, "data", { endOn: "end" });
   const fromTarget = fromEvents<CustomEvent<number>>(target, "tick", { endOn: "close" });
-  await settle();
-  assert.is(emitterListeners(emitter), 0);
-  assert.is(target.count(), 0);
-  emitter.emit("data", 0);
-  dispatch(target, "tick", 0);
-
-  const first = fromEmitter.next();
   assert.is(emitter.listenerCount("data"), 1);
   assert.is(emitter.listenerCount("error"), 1);
   assert.is(emitter.listenerCount("end"), 1);
-  emitter.emit("data", 1);
-  assert.equal(await first, { value: 1, done: false });
-
-  const firstTick = fromTarget.next();
   assert.is(target.count("tick"), 1);
   assert.is(target.count("close"), 1);
   assert.is(target.count("error"), 0, "an EventTarget's error event is not listened to");
-  dispatch(target, "tick", 1);
-  assert.is((await firstTick).value!.detail, 1);
-  await fromEmitter.return();
+  await settle(); // the set-up a program does between the call and its loop
+  for (let i = 0; i < 8; i++) emitter.emit("data", i);
+  emitter.emit("end");
+  dispatch(target, "tick", 0);
+  assert.is(fromEmitter.held, 8);
+  assert.is(fromTarget.held, 1);
+  const received: number[] = [];
+  for await (const item of fromEmitter) received.push(item);
+  assert.equal(received, [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.is(fromEmitter.dropped, 0);
+  assert.is(emitterListeners(emitter), 0, "endOn removed the listeners");
+  assert.is((await fromTarget.next()).value!.detail, 0);
   await fromTarget.return();
+  assert.is(target.count(), 0);
+});
+
+test("fromEvents() applies capacity and the overflow strategy to events before the first next()", async () => {
+  const emitter = new EventEmitter();
+  const dropped: number[] = [];
+  const latest = fromEvents<number>(emitter, "data", {
+    capacity: 2,
+    overflow: "drop-oldest",
+    onDrop: (item) => dropped.push(item),
+  });
+  const strict = fromEvents<number>(emitter, "data", { capacity: 3 });
+  for (let i = 1; i <= 5; i++) emitter.emit("data", i);
+  assert.is(latest.held, 2);
+  assert.equal(dropped, [1, 2, 3]);
+  assert.is(latest.dropped, 3);
+  assert.is(emitter.listenerCount("data"), 1, "strict overflowed at the 4th event, which removed its listeners");
+  await hasNext(latest, 4);
+  await hasNext(latest, 5);
+  await latest.return();
+  for (const expected of [1, 2, 3]) await hasNext(strict, expected);
+  const error = await rejection(strict.next());
+  assert.instance(error, OverflowError);
+  assert.is((error as OverflowError).capacity, 3);
+  assert.is(emitterListeners(emitter), 0);
+});
+
+test("fromEvents() never iterated: return(), abort or an endOn event removes the listeners", async () => {
+  const emitter = new EventEmitter();
+  const target = new CountingTarget();
+  const returned = fromEvents(emitter, "data", { endOn: "end" });
+  emitter.emit("data", 1);
+  await returned.return();
+  assert.is(emitterListeners(emitter), 0, "return() without next()");
+  assert.is(returned.held, 0, "held events are let go");
+
+  const { controller: counted, listeners } = countedController();
+  const aborted = fromEvents(target, "tick", { endOn: "close", signal: counted.signal });
+  assert.is(target.count(), 2);
+  assert.is(listeners(), 1, "the abort listener, from the call too");
+  const reason = new Error("never read");
+  counted.abort(reason);
+  assert.is(target.count(), 0, "abort without next()");
+  assert.is(listeners(), 0);
+  assert.is(await rejection(aborted.next()), reason);
+
+  const ended = fromEvents(emitter, "data", { endOn: "end" });
+  emitter.emit("data", 2);
+  emitter.emit("end");
+  assert.is(emitterListeners(emitter), 0, "endOn without next()");
+  await hasNext(ended, 2);
+  await noNext(ended);
 });
 
 test("fromEvents() removes every listener on break", async () => {
@@ -285,29 +337,61 @@ test("fromEvents() works with an emitter that has only addListener/removeListene
   assert.is(remaining, 0);
 });
 
-test("fromEvents() treats an object with both kinds of methods as an emitter", async () => {
+test("fromEvents() prefers addEventListener on a target with both kinds of methods, and fails on its emitter's error", async () => {
+  // As ws's WebSocket: addEventListener hands a MessageEvent, on() the raw payload.
   class Both extends EventEmitter {
-    addEventListener(): void {
-      throw new Error("should use on()");
+    readonly #wrapped = new Map<unknown, (...args: unknown[]) => void>();
+    addEventListener(type: string, listener: (event: unknown) => void): void {
+      const wrapped = (data: unknown) => listener({ type, data });
+      this.#wrapped.set(listener, wrapped);
+      this.on(type, wrapped);
     }
-    removeEventListener(): void {
-      throw new Error("should use off()");
+    removeEventListener(type: string, listener: (event: unknown) => void): void {
+      this.off(type, this.#wrapped.get(listener)!);
+      this.#wrapped.delete(listener);
     }
   }
   const both = new Both();
-  const it = fromEvents<number>(both, "data");
-  const first = it.next();
-  both.emit("data", 7);
-  assert.equal(await first, { value: 7, done: false });
-  await it.return();
+  const it = fromEvents<{ type: string; data: number }>(both, "message", { endOn: "close" });
+  both.emit("message", 7);
+  assert.equal(await it.next(), { value: { type: "message", data: 7 }, done: false });
+  const error = new Error("socket reset");
+  both.emit("error", error); // through on(): the Error itself, not an event wrapping it
+  assert.is(await rejection(it.next()), error);
   assert.is(emitterListeners(both), 0);
+});
+
+test("fromEvents() reads a ws WebSocket's messages as MessageEvents with .data, none lost before the loop", async () => {
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await once(server, "listening");
+  server.on("connection", (peer) => {
+    for (const text of ["one", "two", "three"]) peer.send(text);
+    peer.send(new Uint8Array([1, 2, 3]));
+    peer.close();
+  });
+  try {
+    const socket = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const messages = fromEvents<MessageEvent>(socket, "message", { endOn: "close" });
+    await once(socket, "open"); // set-up between the call and the loop: messages may arrive meanwhile
+    const data: unknown[] = [];
+    for await (const message of messages) {
+      assert.is(message.type, "message");
+      data.push(message.data);
+    }
+    assert.equal(data.slice(0, 3), ["one", "two", "three"], "text frames: .data is the string");
+    assert.equal([...(data[3] as Uint8Array)], [1, 2, 3], "a binary frame: .data holds the bytes");
+    assert.is(data.length, 4);
+    for (const type of ["message", "close", "error"]) assert.is(socket.listenerCount(type), 0, type);
+  } finally {
+    server.close();
+  }
 });
 
 test("fromEvents() ignores an event the emitter delivers to a listener removed during the same emit", async () => {
   const emitter = new EventEmitter();
-  const it = fromEvents<number>(emitter, "data");
-  // This listener runs first and stops the iteration; Node still calls the removed listener in this emit.
+  // This listener, added first, runs first and stops the iteration; Node still calls the removed listener in this emit.
   emitter.on("data", () => void it.return());
+  const it = fromEvents<number>(emitter, "data");
   const pending = it.next();
   emitter.emit("data", 1);
   assert.equal(await pending, { value: undefined, done: true });
