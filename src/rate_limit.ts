@@ -103,18 +103,19 @@ class RateLimit<T> extends Pump<T> {
     this.#tolerance = (options.burst ?? 0) * this.#spacing;
   }
 
-  /** True when a pull may start now; it then takes the token. Otherwise arms the timer for the next token. */
+  /** True when a consumer waits and a token is there. */
   protected room(): boolean {
-    if (!this.waiting || this.#held.full) return false;
-    const now = performance.now();
-    const allowedAt = this.#due - this.#tolerance;
-    if (now >= allowedAt) {
-      // Pump.pull starts the read whenever room() says yes (this pump has no breather).
-      this.#due = Math.max(this.#due, now) + this.#spacing;
-      return true;
-    }
-    if (this.#timer === undefined) this.#timer = setTimeout(this.#fire, allowedAt - now);
-    return false;
+    return this.waiting && !this.#held.full && performance.now() >= this.#due - this.#tolerance;
+  }
+
+  /** The read takes its token. */
+  protected override readStarts(): void {
+    this.#due = Math.max(this.#due, performance.now()) + this.#spacing;
+  }
+
+  protected override demand(): void {
+    super.demand();
+    this.#arm();
   }
 
   protected take(): IteratorResult<T> | undefined {
@@ -123,6 +124,7 @@ class RateLimit<T> extends Pump<T> {
 
   protected received(item: T): void {
     if (!this.offer(item)) this.#held.put(item);
+    this.#arm();
   }
 
   protected override clearTimers(): void {
@@ -130,9 +132,17 @@ class RateLimit<T> extends Pump<T> {
     this.#timer = undefined;
   }
 
+  /** A consumer waits, no read is under way and no token is there: wake up when the next one is. */
+  #arm(): void {
+    if (this.#timer !== undefined || this.reading || !this.waiting || this.#held.full) return;
+    const left = this.#due - this.#tolerance - performance.now();
+    if (left > 0) this.#timer = setTimeout(this.#fire, left);
+  }
+
   #fire = (): void => {
     this.#timer = undefined;
-    // A timer may fire a fraction of a millisecond early: room() re-checks and re-arms.
     this.pull();
+    // A timer may fire a fraction of a millisecond early: then it waits for the rest.
+    this.#arm();
   };
 }

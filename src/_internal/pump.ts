@@ -58,8 +58,10 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     );
   }
 
-  /** True while another read may start now. */
+  /** True while another read may start now. A question only: it may be asked any number of times per read. */
   protected abstract room(): boolean;
+  /** A read starts now (after `room()` said yes): take what it costs. Called exactly once per read. */
+  protected readStarts(): void {}
   /** An item arrived from the source. */
   protected abstract received(item: In): void;
   /** The source ended; by default the iteration finishes once everything is handed over (see `finish()`). */
@@ -74,6 +76,11 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   protected clearTimers(): void {}
   /** An item went straight to the consumer through a claimed read (see `claimRead()`): keep books, nothing else. */
   protected passedThrough(_item: In): void {}
+
+  /** True while a read of an async source is in flight. */
+  protected get reading(): boolean {
+    return this.#p.read !== undefined;
+  }
 
   /** True once the source ended or threw, or reading was stopped. */
   protected get sourceDone(): boolean {
@@ -148,11 +155,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     this.#startRead();
   };
 
-  /**
-   * Reads a sync source in a plain loop while there is room: no promise per item.
-   * `pull()` asked `room()` for the first read; `room()` may take a token (rateLimit),
-   * so it is asked exactly once per read.
-   */
+  /** Reads a sync source in a plain loop while there is room: no promise per item. */
   #pullSync(iterator: Iterator<In>): void {
     const p = this.#p;
     const breather = p.breather;
@@ -164,6 +167,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
           if (breather.due()) return breather.pause(this.pull);
         }
         let result: IteratorResult<In>;
+        this.readStarts();
         try {
           result = iterator.next();
         } catch (error) {
@@ -185,6 +189,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
 
   #startRead(): void {
     const p = this.#p;
+    this.readStarts();
     const read = p.upstream.next();
     p.read = read;
     // Never rejects for a read nobody claimed: `#onError` returns; a claimed read's error is its consumer's answer.
