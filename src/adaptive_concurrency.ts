@@ -7,17 +7,16 @@ import { Control } from "./_internal/limit_control.ts";
 import { Pump } from "./_internal/pump.ts";
 import { Queue } from "./_internal/queue.ts";
 import {
+  assertCommonOptions,
   assertFunction,
   assertOptionalBoolean,
   assertOptionalFunction,
-  assertOptions,
   assertPositiveInteger,
   assertPositiveTime,
-  assertSignal,
   assertSource,
   describe,
 } from "./_internal/validate.ts";
-import type { SluiceIterator, Source } from "./types.ts";
+import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
 
 /**
  * How {@linkcode adaptiveConcurrency} moves its limit.
@@ -44,7 +43,7 @@ import type { SluiceIterator, Source } from "./types.ts";
 export type LimitAlgorithm = "aimd" | "gradient";
 
 /** Options for {@linkcode adaptiveConcurrency}. */
-export interface AdaptiveConcurrencyOptions {
+export interface AdaptiveConcurrencyOptions extends SignalOptions {
   /** The lowest the limit goes (default 1). */
   min?: number;
   /** The highest the limit goes (default 200); also the bound on memory. */
@@ -84,8 +83,6 @@ export interface AdaptiveConcurrencyOptions {
   retryOn?: (error: unknown, attempt: number) => boolean;
   /** Called with the new limit each time it changes. If it throws, the iteration fails with that error. */
   onLimit?: (limit: number) => void;
-  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
-  signal?: AbortSignal;
 }
 
 /** The iterator {@linkcode adaptiveConcurrency} returns: its current `limit` is readable at any time. */
@@ -192,7 +189,7 @@ export function adaptiveConcurrency<T, R>(
   const call = "adaptiveConcurrency";
   assertSource(source, call);
   assertFunction(fn, call, "fn");
-  assertOptions(options, call);
+  assertCommonOptions(options, call);
   const min = options.min ?? 1;
   assertPositiveInteger(min, call, "min");
   const max = options.max ?? Math.max(min, 200);
@@ -221,7 +218,6 @@ export function adaptiveConcurrency<T, R>(
   assertOptionalBoolean(options.ordered, call, "ordered");
   assertOptionalFunction(options.retryOn, call, "retryOn");
   assertOptionalFunction(options.onLimit, call, "onLimit");
-  assertSignal(options.signal, call);
   const control = new Control(algorithm, min, max, initial, tolerance, backoff, options.latencyTarget);
   return new Adaptive(source, fn, control, options);
 }

@@ -4,26 +4,18 @@
  */
 import { Pump } from "./_internal/pump.ts";
 import { Queue } from "./_internal/queue.ts";
-import {
-  assertOptions,
-  assertPositiveInteger,
-  assertPositiveTime,
-  assertSignal,
-  assertSource,
-} from "./_internal/validate.ts";
-import type { SluiceIterator, Source } from "./types.ts";
+import { assertCommonOptions, assertPositiveInteger, assertPositiveTime, assertSource } from "./_internal/validate.ts";
+import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
 
 /** The size cap when only `ms` is given: a time-based batch still has a bound. */
 const DEFAULT_SIZE_WITH_MS = 1024;
 
 /** Options for {@linkcode batch}; set `size`, `ms`, or both. */
-export interface BatchOptions {
+export interface BatchOptions extends SignalOptions {
   /** The most items in one batch, a positive integer. Default with `ms` alone: 1024. */
   size?: number;
   /** Emit a batch at the latest this many milliseconds after its first item arrived, a positive finite number. */
   ms?: number;
-  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
-  signal?: AbortSignal;
 }
 
 /**
@@ -74,13 +66,12 @@ export interface BatchOptions {
 export function batch<T>(source: Source<T>, options: BatchOptions): SluiceIterator<T[]> {
   const call = "batch";
   assertSource(source, call);
-  assertOptions(options, call);
+  assertCommonOptions(options, call);
   if (options.size === undefined && options.ms === undefined) {
     throw new TypeError(`${call}: 'options' must set 'size', 'ms' or both, received neither`);
   }
   if (options.size !== undefined) assertPositiveInteger(options.size, call, "size");
   if (options.ms !== undefined) assertPositiveTime(options.ms, call, "ms");
-  assertSignal(options.signal, call);
   return new Batch(source, options);
 }
 

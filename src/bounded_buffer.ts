@@ -4,24 +4,13 @@
  */
 import { OverflowQueue } from "./_internal/overflow_queue.ts";
 import { Pump } from "./_internal/pump.ts";
-import {
-  assertOptionalFunction,
-  assertOptions,
-  assertOverflow,
-  assertPositiveInteger,
-  assertSignal,
-  assertSource,
-} from "./_internal/validate.ts";
-import type { BufferedIterator, Overflow, Source } from "./types.ts";
+import { assertCommonOptions, assertOverflow, assertPositiveInteger, assertSource } from "./_internal/validate.ts";
+import type { BufferedIterator, DropOptions, Overflow, SignalOptions, Source } from "./types.ts";
 
 /** Options for {@linkcode boundedBuffer}. */
-export interface BoundedBufferOptions<T> {
+export interface BoundedBufferOptions<T> extends SignalOptions, DropOptions<T> {
   /** What to do when the buffer is full. Default `"wait"`: stop reading until there is room. */
   overflow?: Overflow;
-  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
-  signal?: AbortSignal;
-  /** Called with every item the overflow strategy drops. */
-  onDrop?: (item: T) => void;
 }
 
 /**
@@ -40,7 +29,7 @@ export interface BoundedBufferOptions<T> {
  *
  * @param source The items to read ahead.
  * @param capacity How many items may be held, a positive integer.
- * @param options `overflow`, `signal` and `onDrop`.
+ * @param options `overflow`, `signal` and `onDrop`; `onDrop` is called with every item the overflow strategy drops.
  * @returns An async iterator of the same items (fewer if the strategy drops), in order.
  * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
  * @throws {RangeError} If `capacity` is not a positive integer or `overflow` is unknown.
@@ -68,10 +57,8 @@ export function boundedBuffer<T>(
   const call = "boundedBuffer";
   assertSource(source, call);
   assertPositiveInteger(capacity, call, "capacity");
-  assertOptions(options, call);
+  assertCommonOptions(options, call);
   assertOverflow(options.overflow, call);
-  assertSignal(options.signal, call);
-  assertOptionalFunction(options.onDrop, call, "onDrop");
   return new BoundedBuffer(source, capacity, options);
 }
 

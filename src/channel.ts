@@ -7,9 +7,8 @@ import { Outlet } from "./_internal/outlet.ts";
 import { OverflowQueue } from "./_internal/overflow_queue.ts";
 import { Queue } from "./_internal/queue.ts";
 import {
+  assertCommonOptions,
   assertNonNegativeInteger,
-  assertOptionalFunction,
-  assertOptions,
   assertOverflow,
   assertPositiveInteger,
 } from "./_internal/validate.ts";
@@ -176,7 +175,7 @@ export interface Channel<T> extends BufferedIterator<T> {
  */
 export function channel<T>(options: ChannelOptions<T> = {}): Channel<T> {
   const call = "channel";
-  assertOptions(options, call);
+  assertCommonOptions(options, call);
   if (options.capacity !== undefined) assertNonNegativeInteger(options.capacity, call, "capacity");
   assertOverflow(options.overflow, call);
   if (options.capacity === 0 && options.overflow === "drop-oldest") {
@@ -186,7 +185,6 @@ export function channel<T>(options: ChannelOptions<T> = {}): Channel<T> {
     );
   }
   if (options.maxWaitingSends !== undefined) assertPositiveInteger(options.maxWaitingSends, call, "maxWaitingSends");
-  assertOptionalFunction(options.onDrop, call, "onDrop");
   return new PushChannel(options);
 }
 

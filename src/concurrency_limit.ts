@@ -6,21 +6,18 @@ import { type CallState, FULFILLED, isThenable, type Mapper, PENDING, REJECTED }
 import { Pump } from "./_internal/pump.ts";
 import { Queue } from "./_internal/queue.ts";
 import {
+  assertCommonOptions,
   assertFunction,
   assertOptionalBoolean,
-  assertOptions,
   assertPositiveInteger,
-  assertSignal,
   assertSource,
 } from "./_internal/validate.ts";
-import type { SluiceIterator, Source } from "./types.ts";
+import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
 
 /** Options for {@linkcode concurrencyLimit}. */
-export interface ConcurrencyLimitOptions {
+export interface ConcurrencyLimitOptions extends SignalOptions {
   /** Results in input order (default `true`), or as they settle (`false`). */
   ordered?: boolean;
-  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
-  signal?: AbortSignal;
 }
 
 /**
@@ -70,9 +67,8 @@ export function concurrencyLimit<T, R>(
   assertSource(source, call);
   assertPositiveInteger(limit, call, "limit");
   assertFunction(fn, call, "fn");
-  assertOptions(options, call);
+  assertCommonOptions(options, call);
   assertOptionalBoolean(options.ordered, call, "ordered");
-  assertSignal(options.signal, call);
   return options.ordered === false
     ? new Unordered(source, limit, fn, options.signal)
     : new Ordered(source, limit, fn, options.signal);

@@ -4,23 +4,13 @@
  */
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
-import {
-  assertOptionalFunction,
-  assertOptions,
-  assertPositiveTime,
-  assertSignal,
-  assertSource,
-} from "./_internal/validate.ts";
-import type { BufferedIterator, Source } from "./types.ts";
+import { assertCommonOptions, assertPositiveTime, assertSource } from "./_internal/validate.ts";
+import type { BufferedIterator, DropOptions, SignalOptions, Source } from "./types.ts";
 
 /** Options for {@linkcode debounce}. */
-export interface DebounceOptions<T> {
+export interface DebounceOptions<T> extends SignalOptions, DropOptions<T> {
   /** Emit a pending item at the latest this long after it became pending, even if items keep coming. */
   maxWaitMs?: number;
-  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
-  signal?: AbortSignal;
-  /** Called with every item replaced by a newer one. */
-  onDrop?: (item: T) => void;
 }
 
 /**
@@ -37,7 +27,7 @@ export interface DebounceOptions<T> {
  *
  * @param source The bursty items.
  * @param waitMs The quiet time, in milliseconds, a positive finite number.
- * @param options `maxWaitMs`, `signal` and `onDrop`.
+ * @param options `maxWaitMs`, `signal` and `onDrop`; `onDrop` is called with every item replaced by a newer one.
  * @returns An async iterator of the last item of each burst, in order.
  * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
  * @throws {RangeError} If `waitMs` or `maxWaitMs` is not a positive finite number.
@@ -67,10 +57,8 @@ export function debounce<T>(
   const call = "debounce";
   assertSource(source, call);
   assertPositiveTime(waitMs, call, "waitMs");
-  assertOptions(options, call);
+  assertCommonOptions(options, call);
   if (options.maxWaitMs !== undefined) assertPositiveTime(options.maxWaitMs, call, "maxWaitMs");
-  assertSignal(options.signal, call);
-  assertOptionalFunction(options.onDrop, call, "onDrop");
   return new Debounce(source, waitMs, options);
 }
 

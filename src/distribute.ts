@@ -6,7 +6,7 @@ import { noop } from "./_internal/noop.ts";
 import { Outlet } from "./_internal/outlet.ts";
 import { Queue } from "./_internal/queue.ts";
 import { Upstream } from "./_internal/upstream.ts";
-import { assertOptions, assertPositiveInteger, assertSignal, assertSource } from "./_internal/validate.ts";
+import { assertCommonOptions, assertPositiveInteger, assertSource } from "./_internal/validate.ts";
 import type { SluiceIterator, Source } from "./types.ts";
 
 /** Options for {@linkcode distribute}. */
@@ -71,8 +71,7 @@ export function distribute<T>(
   const call = "distribute";
   assertSource(source, call);
   assertPositiveInteger(consumers, call, "consumers");
-  assertOptions(options, call);
-  assertSignal(options.signal, call);
+  assertCommonOptions(options, call);
   const hub = new Hub(source, consumers, options.signal);
   const outlets: Consumer<T>[] = [];
   for (let i = 0; i < consumers; i++) outlets.push(new Consumer(hub, options.signal));

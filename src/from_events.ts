@@ -4,15 +4,8 @@
  */
 import { Outlet } from "./_internal/outlet.ts";
 import { OverflowQueue } from "./_internal/overflow_queue.ts";
-import {
-  assertOptionalFunction,
-  assertOptions,
-  assertOverflow,
-  assertPositiveInteger,
-  assertSignal,
-  describe,
-} from "./_internal/validate.ts";
-import type { BufferedIterator, Overflow } from "./types.ts";
+import { assertCommonOptions, assertOverflow, assertPositiveInteger, describe } from "./_internal/validate.ts";
+import type { BufferedIterator, DropOptions, Overflow, SignalOptions } from "./types.ts";
 
 /** How many events are held when no `capacity` is given. */
 const DEFAULT_CAPACITY = 16;
@@ -48,7 +41,7 @@ export type EventEmitterLike =
 export type EventOverflow = Exclude<Overflow, "wait">;
 
 /** Options for {@linkcode fromEvents}. */
-export interface FromEventsOptions<E> {
+export interface FromEventsOptions<E> extends SignalOptions, DropOptions<E> {
   /** The most events held for the consumer, a positive integer. Default 16. */
   capacity?: number;
   /**
@@ -61,10 +54,6 @@ export interface FromEventsOptions<E> {
   overflow?: EventOverflow;
   /** Events that end the iteration (after the held events), such as `"close"` or `"end"`. */
   endOn?: string | readonly string[];
-  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`, and the listeners are removed. */
-  signal?: AbortSignal;
-  /** Called with every event the overflow strategy drops. */
-  onDrop?: (event: E) => void;
 }
 
 /**
@@ -108,7 +97,7 @@ export interface FromEventsOptions<E> {
  *   (`MessageEvent` for a WebSocket's `"message"`), else the emit's first argument.
  * @param target The `EventTarget` or `EventEmitter` to listen to.
  * @param type The event type to read.
- * @param options `capacity`, `overflow`, `endOn`, `signal` and `onDrop`.
+ * @param options `capacity`, `overflow`, `endOn`, `signal` and `onDrop`; `onDrop` is called with every event the overflow strategy drops.
  * @returns An async iterator of the events, in the order they were emitted.
  * @throws {TypeError} If `target` has no listener methods, `type` is not a string or an option has the wrong type.
  * @throws {RangeError} If `capacity` is not a positive integer or `overflow` is unknown or `"wait"`.
@@ -162,7 +151,7 @@ export function fromEvents<E = unknown>(
     throw new TypeError(`${call}: 'target' must be an EventTarget or an EventEmitter, received ${describe(target)}`);
   }
   if (typeof type !== "string") throw new TypeError(`${call}: 'type' must be a string, received ${describe(type)}`);
-  assertOptions(options, call);
+  assertCommonOptions(options, call);
   if (options.capacity !== undefined) assertPositiveInteger(options.capacity, call, "capacity");
   assertOverflow(options.overflow, call);
   if ((options.overflow as Overflow | undefined) === "wait") {
@@ -177,8 +166,6 @@ export function fromEvents<E = unknown>(
       `${call}: 'endOn' must be a string or an array of strings, received ${describe(options.endOn)}`,
     );
   }
-  assertSignal(options.signal, call);
-  assertOptionalFunction(options.onDrop, call, "onDrop");
   return new EventOutlet<E>(listen, type, endOn, options);
 }
 

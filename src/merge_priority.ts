@@ -3,18 +3,16 @@
  * @module
  */
 import { FanIn } from "./_internal/fan_in.ts";
-import { assertNonNegativeInteger, assertOptions, assertSignal, assertSource, describe } from "./_internal/validate.ts";
-import type { SluiceIterator, Source } from "./types.ts";
+import { assertCommonOptions, assertNonNegativeInteger, assertSource, describe } from "./_internal/validate.ts";
+import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
 
 /** Options for {@linkcode mergePriority}. */
-export interface MergePriorityOptions {
+export interface MergePriorityOptions extends SignalOptions {
   /**
    * How many items in a row an earlier source may take while a later one has an item ready
    * (default 16). `0` serves ready sources in the order their items arrived, as `merge` does.
    */
   fairness?: number;
-  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`, every source is closed. */
-  signal?: AbortSignal;
 }
 
 /**
@@ -73,9 +71,8 @@ export function mergePriority<T>(sources: Source<T>[], options: MergePriorityOpt
     throw new TypeError(`${call}: 'sources' must be an array of sources, received ${describe(sources)}`);
   }
   for (let i = 0; i < sources.length; i++) assertSource(sources[i], call, `sources[${i}]`);
-  assertOptions(options, call);
+  assertCommonOptions(options, call);
   if (options.fairness !== undefined) assertNonNegativeInteger(options.fairness, call, "fairness");
-  assertSignal(options.signal, call);
   return new MergePriority([...sources], options.fairness ?? 16, options.signal);
 }
 

@@ -7,8 +7,8 @@ import type { Failure } from "./_internal/outlet.ts";
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
 import { Stopwatch } from "./_internal/stopwatch.ts";
-import { assertFunction, assertOptions, assertPositiveTime, assertSignal, assertSource } from "./_internal/validate.ts";
-import type { SluiceIterator, Source } from "./types.ts";
+import { assertCommonOptions, assertFunction, assertPositiveTime, assertSource } from "./_internal/validate.ts";
+import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
 
 /**
  * Which side of a {@linkcode meter} limits the flow in a window.
@@ -66,13 +66,11 @@ export interface FlowStats {
 }
 
 /** Options for {@linkcode meter}. */
-export interface MeterOptions {
+export interface MeterOptions extends SignalOptions {
   /** The reporting window, in ms (default 1000). */
   every?: number;
   /** Called with each window's {@linkcode FlowStats}. If it throws, the iteration fails with that error. */
   report: (stats: FlowStats) => void;
-  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
-  signal?: AbortSignal;
 }
 
 /**
@@ -162,10 +160,9 @@ export interface MeterOptions {
 export function meter<T>(source: Source<T>, options: MeterOptions): SluiceIterator<T> {
   const call = "meter";
   assertSource(source, call);
-  assertOptions(options, call);
+  assertCommonOptions(options, call);
   if (options.every !== undefined) assertPositiveTime(options.every, call, "every");
   assertFunction(options.report, call, "report");
-  assertSignal(options.signal, call);
   return new Meter(source, options.every ?? 1000, options.report, options.signal);
 }
 

@@ -5,7 +5,7 @@
  */
 import { noop } from "./_internal/noop.ts";
 import { Upstream } from "./_internal/upstream.ts";
-import { assertOptionalBoolean, assertOptions, assertSignal, assertSource, describe } from "./_internal/validate.ts";
+import { assertCommonOptions, assertOptionalBoolean, assertSource, describe } from "./_internal/validate.ts";
 import type { Source } from "./types.ts";
 
 /**
@@ -156,8 +156,7 @@ export function pipeTo<T>(
       `${call}: 'destination' must be a Node Writable or a WritableStream, received ${describe(destination)}`,
     );
   }
-  assertOptions(options, call);
-  assertSignal(options.signal, call);
+  assertCommonOptions(options, call);
   assertOptionalBoolean(options.end, call, "end");
   const end = options.end !== false && !isStdio(destination);
   return new Promise<void>((resolve, reject) => {

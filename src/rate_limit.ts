@@ -5,25 +5,22 @@
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
 import {
+  assertCommonOptions,
   assertNonNegativeInteger,
-  assertOptions,
   assertPositiveInteger,
   assertPositiveTime,
-  assertSignal,
   assertSource,
 } from "./_internal/validate.ts";
-import type { SluiceIterator, Source } from "./types.ts";
+import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
 
 /** Options for {@linkcode rateLimit}. */
-export interface RateLimitOptions {
+export interface RateLimitOptions extends SignalOptions {
   /** Items per `intervalMs` at the steady pace, a positive integer. */
   limit: number;
   /** The window `limit` refers to, in milliseconds, a positive finite number. */
   intervalMs: number;
   /** Extra items that may pass at once after an idle spell, a non-negative integer (default 0). */
   burst?: number;
-  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
-  signal?: AbortSignal;
 }
 
 /**
@@ -75,11 +72,10 @@ export interface RateLimitOptions {
 export function rateLimit<T>(source: Source<T>, options: RateLimitOptions): SluiceIterator<T> {
   const call = "rateLimit";
   assertSource(source, call);
-  assertOptions(options, call);
+  assertCommonOptions(options, call);
   assertPositiveInteger(options.limit, call, "limit");
   assertPositiveTime(options.intervalMs, call, "intervalMs");
   if (options.burst !== undefined) assertNonNegativeInteger(options.burst, call, "burst");
-  assertSignal(options.signal, call);
   return new RateLimit(source, options);
 }
 

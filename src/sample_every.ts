@@ -4,21 +4,11 @@
  */
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
-import {
-  assertOptionalFunction,
-  assertOptions,
-  assertPositiveTime,
-  assertSignal,
-  assertSource,
-} from "./_internal/validate.ts";
-import type { BufferedIterator, Source } from "./types.ts";
+import { assertCommonOptions, assertPositiveTime, assertSource } from "./_internal/validate.ts";
+import type { BufferedIterator, DropOptions, SignalOptions, Source } from "./types.ts";
 
 /** Options for {@linkcode sampleEvery}. */
-export interface SampleEveryOptions<T> {
-  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
-  signal?: AbortSignal;
-  /** Called with every item passed over. */
-  onDrop?: (item: T) => void;
+export interface SampleEveryOptions<T> extends SignalOptions, DropOptions<T> {
 }
 
 /**
@@ -37,7 +27,7 @@ export interface SampleEveryOptions<T> {
  *
  * @param source The feed to sample.
  * @param intervalMs The sampling period in milliseconds, a positive finite number.
- * @param options `signal` and `onDrop`.
+ * @param options `signal` and `onDrop`; `onDrop` is called with every item passed over.
  * @returns An async iterator of at most one item per interval, plus the last one.
  * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
  * @throws {RangeError} If `intervalMs` is not a positive finite number.
@@ -62,9 +52,7 @@ export function sampleEvery<T>(
   const call = "sampleEvery";
   assertSource(source, call);
   assertPositiveTime(intervalMs, call, "intervalMs");
-  assertOptions(options, call);
-  assertSignal(options.signal, call);
-  assertOptionalFunction(options.onDrop, call, "onDrop");
+  assertCommonOptions(options, call);
   return new SampleEvery(source, intervalMs, options);
 }
 

@@ -4,21 +4,11 @@
  */
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
-import {
-  assertOptionalFunction,
-  assertOptions,
-  assertPositiveInteger,
-  assertSignal,
-  assertSource,
-} from "./_internal/validate.ts";
-import type { BufferedIterator, Source } from "./types.ts";
+import { assertCommonOptions, assertPositiveInteger, assertSource } from "./_internal/validate.ts";
+import type { BufferedIterator, DropOptions, SignalOptions, Source } from "./types.ts";
 
 /** Options for {@linkcode sampleNth}. */
-export interface SampleNthOptions<T> {
-  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
-  signal?: AbortSignal;
-  /** Called with every item skipped. */
-  onDrop?: (item: T) => void;
+export interface SampleNthOptions<T> extends SignalOptions, DropOptions<T> {
 }
 
 /**
@@ -37,7 +27,7 @@ export interface SampleNthOptions<T> {
  *
  * @param source The items to thin.
  * @param n Keep one item in `n`, a positive integer (`1` keeps them all).
- * @param options `signal` and `onDrop`.
+ * @param options `signal` and `onDrop`; `onDrop` is called with every item skipped.
  * @returns An async iterator of every `n`th item, starting with the first.
  * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
  * @throws {RangeError} If `n` is not a positive integer.
@@ -60,9 +50,7 @@ export function sampleNth<T>(
   const call = "sampleNth";
   assertSource(source, call);
   assertPositiveInteger(n, call, "n");
-  assertOptions(options, call);
-  assertSignal(options.signal, call);
-  assertOptionalFunction(options.onDrop, call, "onDrop");
+  assertCommonOptions(options, call);
   return new SampleNth(source, n, options);
 }
 

@@ -4,26 +4,15 @@
  */
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
-import {
-  assertOptionalBoolean,
-  assertOptionalFunction,
-  assertOptions,
-  assertPositiveTime,
-  assertSignal,
-  assertSource,
-} from "./_internal/validate.ts";
-import type { BufferedIterator, Source } from "./types.ts";
+import { assertCommonOptions, assertOptionalBoolean, assertPositiveTime, assertSource } from "./_internal/validate.ts";
+import type { BufferedIterator, DropOptions, SignalOptions, Source } from "./types.ts";
 
 /** Options for {@linkcode throttle}. */
-export interface ThrottleOptions<T> {
+export interface ThrottleOptions<T> extends SignalOptions, DropOptions<T> {
   /** Pass the first item of a quiet spell at once (default `true`). */
   leading?: boolean;
   /** Pass the latest item that arrived during an interval when the interval ends (default `true`). */
   trailing?: boolean;
-  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
-  signal?: AbortSignal;
-  /** Called with every item that does not pass. */
-  onDrop?: (item: T) => void;
 }
 
 /**
@@ -56,7 +45,7 @@ export interface ThrottleOptions<T> {
  *
  * @param source The fast feed.
  * @param intervalMs The least time between two items, in milliseconds, a positive finite number.
- * @param options `leading`, `trailing`, `signal` and `onDrop`.
+ * @param options `leading`, `trailing`, `signal` and `onDrop`; `onDrop` is called with every item that does not pass.
  * @returns An async iterator of at most one item per interval, a subsequence of the source in order.
  * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
  * @throws {RangeError} If `intervalMs` is not a positive finite number, or `leading` and `trailing` are both `false`.
@@ -86,14 +75,12 @@ export function throttle<T>(
   const call = "throttle";
   assertSource(source, call);
   assertPositiveTime(intervalMs, call, "intervalMs");
-  assertOptions(options, call);
+  assertCommonOptions(options, call);
   assertOptionalBoolean(options.leading, call, "leading");
   assertOptionalBoolean(options.trailing, call, "trailing");
   if (options.leading === false && options.trailing === false) {
     throw new RangeError(`${call}: 'leading' and 'trailing' cannot both be false (nothing would pass), received false`);
   }
-  assertSignal(options.signal, call);
-  assertOptionalFunction(options.onDrop, call, "onDrop");
   return new Throttle(source, intervalMs, options);
 }
 

@@ -4,14 +4,12 @@
  */
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
-import { assertOptions, assertPositiveTime, assertSignal, assertSource } from "./_internal/validate.ts";
+import { assertCommonOptions, assertPositiveTime, assertSource } from "./_internal/validate.ts";
 import { TimeoutError } from "./errors.ts";
-import type { SluiceIterator, Source } from "./types.ts";
+import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
 
 /** Options for {@linkcode timeout}. */
-export interface TimeoutOptions {
-  /** Ends the iteration: the pending or next `next()` rejects with `signal.reason`. */
-  signal?: AbortSignal;
+export interface TimeoutOptions extends SignalOptions {
 }
 
 /**
@@ -62,8 +60,7 @@ export function timeout<T>(source: Source<T>, ms: number, options: TimeoutOption
   const call = "timeout";
   assertSource(source, call);
   assertPositiveTime(ms, call, "ms");
-  assertOptions(options, call);
-  assertSignal(options.signal, call);
+  assertCommonOptions(options, call);
   return new Timeout(source, ms, options);
 }
 

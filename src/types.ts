@@ -41,3 +41,24 @@ export interface BufferedIterator<T> extends SluiceIterator<T> {
   /** Items dropped so far by the overflow strategy (each one also went to `onDrop`). */
   readonly dropped: number;
 }
+
+/** The `signal` option, the same for every combinator that takes one. */
+export interface SignalOptions {
+  /**
+   * Ends the iteration from outside: the pending or next `next()` rejects with
+   * `signal.reason`, then everything stops as on `return()` (the source is
+   * closed, timers and listeners are cleared). An already-aborted signal
+   * rejects the first `next()` and opens nothing.
+   */
+  signal?: AbortSignal;
+}
+
+/** The `onDrop` option of every combinator that drops items on purpose. */
+export interface DropOptions<T> {
+  /**
+   * Called with every item the combinator drops on purpose (which ones, its
+   * documentation says), each also counted in `dropped`. If it throws, the
+   * iteration fails with that error.
+   */
+  onDrop?: (item: T) => void;
+}

@@ -61,6 +61,17 @@ export function assertOptions(options: unknown, call: string, param = "options")
   }
 }
 
+/**
+ * The one check of a combinator's options object: it is an object, and `signal`
+ * and `onDrop`, where given, are an `AbortSignal` and a function.
+ */
+export function assertCommonOptions(options: unknown, call: string): void {
+  assertOptions(options, call);
+  const { signal, onDrop } = options as { signal?: unknown; onDrop?: unknown };
+  assertSignal(signal, call);
+  assertOptionalFunction(onDrop, call, "onDrop");
+}
+
 export function assertOptionalBoolean(value: unknown, call: string, param: string): void {
   if (value !== undefined && typeof value !== "boolean") {
     throw new TypeError(`${call}: '${param}' must be a boolean, received ${describe(value)}`);

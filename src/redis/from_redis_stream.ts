@@ -6,7 +6,7 @@
 import { noop } from "../_internal/noop.ts";
 import { Outlet } from "../_internal/outlet.ts";
 import { Queue } from "../_internal/queue.ts";
-import { assertOptionalBoolean, assertOptions, assertPositiveInteger, assertSignal } from "../_internal/validate.ts";
+import { assertCommonOptions, assertOptionalBoolean, assertPositiveInteger } from "../_internal/validate.ts";
 import type { SluiceIterator } from "../types.ts";
 import { ensureGroup, parseAutoClaim, parseStreamRead, type StreamEntry } from "./_reply.ts";
 import { assertClient, assertName } from "./_validate.ts";
@@ -110,7 +110,7 @@ export interface RedisStreamIterator extends SluiceIterator<RedisStreamMessage> 
 export function fromRedisStream(client: RedisClientLike, options: FromRedisStreamOptions): RedisStreamIterator {
   const call = "fromRedisStream";
   assertClient(client, call, true);
-  assertOptions(options, call);
+  assertCommonOptions(options, call);
   assertName(options.stream, call, "stream");
   assertName(options.group, call, "group");
   assertName(options.consumer, call, "consumer");
@@ -119,7 +119,6 @@ export function fromRedisStream(client: RedisClientLike, options: FromRedisStrea
   if (options.claimIdleMs !== undefined) assertPositiveInteger(options.claimIdleMs, call, "claimIdleMs");
   assertOptionalBoolean(options.autoAck, call, "autoAck");
   if (options.startId !== undefined) assertName(options.startId, call, "startId");
-  assertSignal(options.signal, call);
   return new RedisStreamReader(client, options);
 }
 

@@ -6,10 +6,9 @@
 import { noop } from "../_internal/noop.ts";
 import { Upstream } from "../_internal/upstream.ts";
 import {
-  assertOptions,
+  assertCommonOptions,
   assertPositiveInteger,
   assertPositiveTime,
-  assertSignal,
   assertSource,
   describe,
 } from "../_internal/validate.ts";
@@ -103,7 +102,7 @@ export function toRedisStream(
   const call = "toRedisStream";
   assertSource(source, call);
   assertClient(client, call, false);
-  assertOptions(options, call);
+  assertCommonOptions(options, call);
   assertName(options.stream, call, "stream");
   if (options.group !== undefined) assertName(options.group, call, "group");
   if (options.maxLen !== undefined) assertPositiveInteger(options.maxLen, call, "maxLen");
@@ -113,7 +112,6 @@ export function toRedisStream(
   }
   if (options.batch !== undefined) assertPositiveInteger(options.batch, call, "batch");
   if (options.pollMs !== undefined) assertPositiveTime(options.pollMs, call, "pollMs");
-  assertSignal(options.signal, call);
   return write(source, client, options);
 }
 
