@@ -42,3 +42,4 @@ export * from "./src/limiter.ts";
 export * from "./src/meter.ts";
 export * from "./src/adaptive_concurrency.ts";
 export * from "./src/merge_priority.ts";
+export * from "./src/broadcast.ts";

@@ -40,6 +40,11 @@ export class Queue<T> {
     return this.#items[this.#head] as T;
   }
 
+  /** The item `index` places after the oldest (0 is the oldest), left in place; the caller checks `size` first. */
+  at(index: number): T {
+    return this.#items[(this.#head + index) & this.#mask] as T;
+  }
+
   clear(): void {
     this.#items.fill(undefined);
     this.#head = 0;
