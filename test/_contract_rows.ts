@@ -14,6 +14,7 @@ import { batch, rateLimit, sampleNth, throttle, timeout } from "../mod.ts";
 import { meter } from "../mod.ts";
 import { adaptiveConcurrency } from "../mod.ts";
 import { mergePriority } from "../mod.ts";
+import { broadcast, type SubscribeOptions } from "../mod.ts";
 
 /** What a row's combinator yields: numbers, or values that carry numbers (see `Row.flatten`). */
 export type Iter = AsyncIterator<unknown> & AsyncIterable<unknown>;
@@ -624,8 +625,62 @@ export const rows: Row[] = [
     drains: false,
     emitMs: 0,
   },
+  {
+    // A broadcast reader is one of many: its return() leaves the source open for the others and for
+    // readers to come (test/broadcast.test.ts). Here it is the hub's only reader and the row closes
+    // the hub when it leaves, as a program does with its last reader, so the rules on closing the
+    // source hold for the pair; laziness, abort, errors and order are the reader's own.
+    name: "broadcast",
+    make: (source, signal) => soleReader(source, signal),
+    invalid: [
+      { call: () => broadcast(42 as never), type: TypeError, param: "'source'", received: "received 42" },
+      { call: () => broadcast([], { maxLag: 0 }), type: RangeError, param: "'maxLag'", received: "received 0" },
+      { call: () => broadcast([], { maxLag: 1.5 }), type: RangeError, param: "'maxLag'", received: "received 1.5" },
+      { call: () => broadcast([], { replay: -1 }), type: RangeError, param: "'replay'", received: "received -1" },
+      {
+        call: () => broadcast([], { weight: 5 as never }),
+        type: TypeError,
+        param: "'weight'",
+        received: "received 5",
+      },
+      {
+        call: () => broadcast([], { signal: "stop" as never }),
+        type: TypeError,
+        param: "'signal'",
+        received: 'received "stop"',
+      },
+      { call: () => broadcast([], null as never), type: TypeError, param: "'options'", received: "received null" },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    // With only a drop-oldest reader the hub reads as fast as the source yields.
+    name: "broadcast drop-oldest",
+    make: (source, signal) => soleReader(source, signal, { policy: "drop-oldest" }),
+    // subscribe()'s own checks name "broadcast.subscribe": test/broadcast.test.ts.
+    invalid: [],
+    lossless: false,
+    drains: true,
+    emitMs: 0,
+  },
   // new rows go above this line
 ];
+
+/** The only reader of a broadcast of `source`; leaving closes the hub (see the "broadcast" row). */
+function soleReader(source: Source<number>, signal?: AbortSignal, options?: SubscribeOptions<number>): Iter {
+  const hub = broadcast(source, { maxLag: 2, signal });
+  const reader = hub.subscribe(options);
+  const leave = reader.return.bind(reader);
+  return Object.assign(reader, {
+    return: async (value?: unknown) => {
+      const result = await leave(value);
+      await hub.close();
+      return result;
+    },
+  });
+}
 
 /** The source items `item` carries: itself, unless the row says otherwise. */
 export function carried(row: Row, item: unknown): number[] {
