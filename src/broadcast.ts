@@ -264,10 +264,10 @@ class BroadcastHub<T> implements Broadcast<T> {
 }
 
 /** The hub's lifecycle, in order: nothing read yet, reading, finished (no more reads, ever). */
-const INITIAL = 0;
-const RUNNING = 1;
-const DONE = 2;
-type Status = typeof INITIAL | typeof RUNNING | typeof DONE;
+const IDLE = 0;
+const READING = 1;
+const FINISHED = 2;
+type HubStatus = typeof IDLE | typeof READING | typeof FINISHED;
 
 /**
  * The shared side: one source, one read at a time, one buffer of the items some
@@ -294,7 +294,7 @@ class Hub<T> {
   #keptWeight = 0;
   /** `"wait"` readers at their bound: while any is, nothing is read. */
   #blocking = 0;
-  #status: Status = INITIAL;
+  #status: HubStatus = IDLE;
   /** A source read is in flight. */
   #reading = false;
   /** Items are being handed out (or a sync source is read in a loop): a pull now must not start another read. */
@@ -341,22 +341,21 @@ class Hub<T> {
     reader.pos = Math.max(0, this.#head - this.#replay);
     for (let pos = reader.pos; pos < this.#head; pos++) reader.untaken += this.#weightAt(pos - this.#base);
     this.#readers.add(reader);
-    if (this.#status === RUNNING) {
+    // After the end a new reader gets the replayed items, then the same end.
+    if (this.#status === FINISHED) this.#endReader(reader);
+    else if (this.#status === READING) {
       if (reader.policy === "wait") this.#updateBlocking(reader);
       this.#pull();
     }
     return reader;
   }
 
-  /** A reader's first `next()`: the first of all starts the reading; after the end, the reader takes its end. */
-  readerStarted(reader: Reader<T>): void {
-    if (this.#status === INITIAL) {
-      this.#status = RUNNING;
-      this.#signal?.addEventListener("abort", this.#onAbort);
-      this.#breather.begin();
-    } else if (this.#status === DONE && reader.member) {
-      this.#endReader(reader);
-    }
+  /** A reader's first `next()`: the first of all starts the reading. */
+  readerStarted(): void {
+    if (this.#status !== IDLE) return;
+    this.#status = READING;
+    this.#signal?.addEventListener("abort", this.#onAbort);
+    this.#breather.begin();
   }
 
   /** Hands `reader` its oldest untaken item, or `undefined` when it has none. */
@@ -365,7 +364,7 @@ class Hub<T> {
     const pos = reader.pos;
     if (pos === this.#head) {
       // Drained after the end: the reader is finished.
-      if (this.#status === DONE) this.remove(reader);
+      if (this.#status === FINISHED) this.remove(reader);
       return undefined;
     }
     const index = pos - this.#base;
@@ -400,7 +399,7 @@ class Hub<T> {
   }
 
   #pull = (): void => {
-    if (this.#reading || this.#looping || this.#status !== RUNNING) return;
+    if (this.#reading || this.#looping || this.#status !== READING) return;
     if (this.#readers.size === 0 || this.#blocking > 0) return;
     if (this.#sync === undefined) {
       try {
@@ -438,7 +437,7 @@ class Hub<T> {
           return this.#finish(undefined, false);
         }
         this.#received(result.value);
-      } while (this.#status === RUNNING && this.#readers.size > 0 && this.#blocking === 0);
+      } while (this.#status === READING && this.#readers.size > 0 && this.#blocking === 0);
     } finally {
       this.#looping = false;
     }
@@ -446,7 +445,7 @@ class Hub<T> {
 
   #onResult = (result: IteratorResult<T>): void => {
     this.#reading = false;
-    if (this.#status !== RUNNING) return;
+    if (this.#status !== READING) return;
     if (result.done) {
       this.#upstream.finished();
       return this.#finish(undefined, false);
@@ -463,12 +462,12 @@ class Hub<T> {
   #onError = (error: unknown): void => {
     this.#reading = false;
     this.#upstream.finished();
-    if (this.#status !== RUNNING) return;
+    if (this.#status !== READING) return;
     this.#finish({ error }, false);
   };
 
   #onAbort = (): void => {
-    // Each reader that is iterating got the abort itself; the others see it at their first next().
+    // Each reader that is iterating gets the abort itself; the others see it at their first next().
     this.#aborted = true;
     this.#finish({ error: this.#signal!.reason }, true);
     for (const reader of this.#readers) reader.member = false;
@@ -491,7 +490,7 @@ class Hub<T> {
     this.#head = seq + 1;
     // A reader that subscribes during this loop (from an onDrop) started after this item.
     for (const reader of this.#readers) {
-      if (this.#status !== RUNNING) return;
+      if (this.#status !== READING) return;
       if (reader.since <= seq) this.#arrive(reader, item, seq, weight);
     }
     this.#trim();
@@ -516,7 +515,7 @@ class Hub<T> {
         const oldest = this.#items.at(index);
         reader.untaken -= this.#weightAt(index);
         reader.pos++;
-        reader.discard(oldest);
+        reader.lose(oldest);
       }
     } else if (reader.policy === "detach") {
       this.#detach(reader, `more than maxLag ${maxLag} behind`);
@@ -541,7 +540,7 @@ class Hub<T> {
     if (blocking) {
       this.#blocking++;
       const ms = reader.lagTimeoutMs;
-      if (ms !== undefined && this.#status === RUNNING) {
+      if (ms !== undefined && this.#status === READING) {
         reader.timer = setTimeout(() => {
           reader.timer = undefined;
           this.#detach(reader, `it held the source back for ${ms} ms (lagTimeoutMs)`);
@@ -576,14 +575,14 @@ class Hub<T> {
 
   /**
    * No more reads, ever: the source ended or failed (`failure`), or `close()`,
-   * an abort or a bad weight closes it (`closeSource`). Readers that are
-   * iterating get what they hold, then the end or the error; the others get
-   * them at their first `next()`.
+   * an abort or a bad weight closes it (`closeSource`). Every reader gets what
+   * it holds, then the end or the error; on abort, each reader rejects with
+   * the signal's reason by itself.
    */
   #finish(failure: { error: unknown } | undefined, closeSource: boolean): void {
-    if (this.#status === DONE) return;
-    const started = this.#status === RUNNING;
-    this.#status = DONE;
+    if (this.#status === FINISHED) return;
+    const started = this.#status === READING;
+    this.#status = FINISHED;
     this.#failure = failure;
     if (started) this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#breather.cancel();
@@ -595,7 +594,7 @@ class Hub<T> {
       this.#closing = Promise.resolve();
     }
     if (this.#aborted) return;
-    for (const reader of [...this.#readers]) if (reader.iterating) this.#endReader(reader);
+    for (const reader of [...this.#readers]) this.#endReader(reader);
   }
 
   #endReader(reader: Reader<T>): void {
@@ -643,36 +642,24 @@ class Reader<T> extends Outlet<T> implements BroadcastReader<T> {
     return this.member ? this.untaken : 0;
   }
 
-  /** True once the consumer called `next()`. */
-  get iterating(): boolean {
-    return this.started;
-  }
-
-  override return(value?: unknown): Promise<IteratorResult<T>> {
-    const result = super.return(value);
-    // After the hub's end the reader may still hold items: leaving lets them go.
-    this.#hub.remove(this);
-    return result;
-  }
-
   /** Hands `item` to a waiting `next()`; false when none waits. */
   deliver(item: T): boolean {
     return this.offer(item);
   }
 
   /** This reader loses `item` (drop-oldest). */
-  discard(item: T): void {
+  lose(item: T): void {
     this.drop(item);
   }
 
   hubEnded(): void {
     this.#fromHub = true;
-    this.end();
+    this.finish();
   }
 
   hubFailed(error: unknown): void {
     this.#fromHub = true;
-    this.fail(error);
+    this.finish({ error });
   }
 
   /** The hub removed this reader for falling behind: the next `next()` rejects with `error`. */
@@ -681,7 +668,7 @@ class Reader<T> extends Outlet<T> implements BroadcastReader<T> {
   }
 
   protected start(): void {
-    this.#hub.readerStarted(this);
+    this.#hub.readerStarted();
   }
 
   protected take(): IteratorResult<T> | undefined {
@@ -692,6 +679,12 @@ class Reader<T> extends Outlet<T> implements BroadcastReader<T> {
     this.#hub.pull();
   }
 
+  /** The consumer left: it no longer counts, and what only it held is let go. */
+  protected override discard(): void {
+    this.#hub.remove(this);
+  }
+
+  /** Ended by its own failure (an `onDrop` that threw, a detach) rather than the hub's end: it leaves the hub. */
   protected cleanup(): void {
     if (!this.#fromHub) this.#hub.remove(this);
   }

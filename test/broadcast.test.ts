@@ -535,8 +535,12 @@ property(
           }
           const hub = broadcast(source(), { maxLag, replay });
           for (const plan of plans) if (plan.joinAt === 0 || plan.joinAt >= length) join(plan, 0);
-          await Promise.all(runs);
-          await Promise.all(runs); // readers that joined while the first ones ran
+          // Readers join while others run: wait until every run, the late ones too, has ended.
+          for (let ended = 0; ended < runs.length;) {
+            const count = runs.length;
+            await Promise.all(runs);
+            ended = count;
+          }
           for (const { plan, start, items, lost, detached } of outcomes) {
             const expected = range(Math.max(0, length - start), start);
             for (let i = 1; i < items.length; i++) {
