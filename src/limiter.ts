@@ -4,7 +4,7 @@
  */
 import { noop } from "./_internal/noop.ts";
 import { Queue } from "./_internal/queue.ts";
-import { assertOptionalBoolean, describe } from "./_internal/validate.ts";
+import { assertFunction, assertOptionalBoolean, describe } from "./_internal/validate.ts";
 import { OverflowError } from "./errors.ts";
 
 /** Options for {@linkcode limiter}, p-limit's options plus `maxPending`. */
@@ -103,33 +103,101 @@ export interface LimitFunction {
  * ```
  */
 export function limiter(concurrency: number | LimiterOptions): LimitFunction {
+  return makeLimit(limiterOptions(concurrency, "limiter"));
+}
+
+/** The function {@linkcode limitFunction} returns: `fn`'s parameters, a promise of its result, and `clearQueue()`. */
+export type LimitedFunction<Args extends unknown[], R> =
+  & ((...args: Args) => Promise<R>)
+  & Pick<LimitFunction, "clearQueue">;
+
+/**
+ * Wraps `fn` so that at most `concurrency` of its calls run at once and the
+ * rest wait their turn, first in first out: p-limit 7's `limitFunction`, so
+ * switching is one import.
+ *
+ * Use it when one function is the thing to limit (an API client's `get`, a
+ * database query), wherever it is called from. Each wrapper has its own
+ * {@linkcode limiter}: `limitFunction(fn, options)` is
+ * `(...args) => limit(() => fn(...args))` with `limit = limiter(options)`, so
+ * the calls run, count, queue and settle exactly as the limiter's (and as
+ * p-limit's, down to the microtask); `fn` is called without a `this`. The
+ * wrapper has the limiter's `clearQueue()` (with `rejectOnClear`, the
+ * discarded calls reject with an `AbortError`). Difference from p-limit: a
+ * `fn` that is not a function throws a `TypeError` here, at the wrap, instead
+ * of rejecting every call.
+ *
+ * Memory: the waiting calls, as for {@linkcode limiter}; `maxPending` bounds them.
+ *
+ * @param fn The function to limit; it may return a value or a promise.
+ * @param options `{ concurrency, rejectOnClear, maxPending }` as for {@linkcode limiter} (or the concurrency alone).
+ * @returns A function with `fn`'s parameters that resolves or rejects as `fn` does, plus `clearQueue()`.
+ * @throws {TypeError} If `fn` is not a function, or an option has the wrong type.
+ * @throws {RangeError} If `concurrency` or `maxPending` is a number that is not a positive integer or `Infinity`.
+ *
+ * @example One query at a time, from anywhere
+ * ```ts
+ * import { limitFunction } from "@sluice/sluice";
+ * import assert from "node:assert/strict";
+ *
+ * let running = 0;
+ * let most = 0;
+ * const query = limitFunction(async (sql: string) => {
+ *   most = Math.max(most, ++running);
+ *   await new Promise((resolve) => setTimeout(resolve, 5));
+ *   running--;
+ *   return `rows of ${sql}`;
+ * }, { concurrency: 1 });
+ * const rows = await Promise.all([query("a"), query("b"), query("c")]);
+ * assert.deepEqual(rows, ["rows of a", "rows of b", "rows of c"]);
+ * assert.equal(most, 1);
+ * ```
+ */
+export function limitFunction<Args extends unknown[], R>(
+  fn: (...args: Args) => PromiseLike<R> | R,
+  options: number | LimiterOptions,
+): LimitedFunction<Args, R> {
+  assertFunction(fn, "limitFunction", "fn");
+  const limit = makeLimit(limiterOptions(options, "limitFunction"));
+  const limited = (...args: Args): Promise<R> => limit(() => fn(...args));
+  Object.defineProperty(limited, "clearQueue", { value: limit.clearQueue });
+  return limited as LimitedFunction<Args, R>;
+}
+
+interface Settings {
+  /** The call that made the limit, for messages. */
+  call: string;
+  concurrency: number;
+  rejectOnClear: boolean;
+  maxPending: number;
+}
+
+function limiterOptions(concurrency: number | LimiterOptions, call: string): Settings {
   let rejectOnClear = false;
   let maxPending = Infinity;
   if (typeof concurrency === "object") {
     if (concurrency === null) {
-      throw new TypeError(`${CALL}: 'concurrency' must be a number or an options object, received null`);
+      throw new TypeError(`${call}: 'concurrency' must be a number or an options object, received null`);
     }
     const options = concurrency;
     concurrency = options.concurrency;
-    assertOptionalBoolean(options.rejectOnClear, CALL, "rejectOnClear");
+    assertOptionalBoolean(options.rejectOnClear, call, "rejectOnClear");
     rejectOnClear = options.rejectOnClear ?? false;
     if (options.maxPending !== undefined) {
-      assertLimit(options.maxPending, "maxPending");
+      assertLimit(options.maxPending, "maxPending", call);
       maxPending = options.maxPending;
     }
   }
-  assertLimit(concurrency, "concurrency");
-  return makeLimit(concurrency, rejectOnClear, maxPending);
+  assertLimit(concurrency, "concurrency", call);
+  return { call, concurrency, rejectOnClear, maxPending };
 }
 
-const CALL = "limiter";
-
-function assertLimit(value: unknown, param: string): asserts value is number {
+function assertLimit(value: unknown, param: string, call = "limiter"): asserts value is number {
   if (typeof value !== "number") {
-    throw new TypeError(`${CALL}: '${param}' must be a positive integer or Infinity, received ${describe(value)}`);
+    throw new TypeError(`${call}: '${param}' must be a positive integer or Infinity, received ${describe(value)}`);
   }
   if (!((Number.isInteger(value) || value === Infinity) && value > 0)) {
-    throw new RangeError(`${CALL}: '${param}' must be a positive integer or Infinity, received ${describe(value)}`);
+    throw new RangeError(`${call}: '${param}' must be a positive integer or Infinity, received ${describe(value)}`);
   }
 }
 
@@ -166,7 +234,9 @@ function resolveReturned(resolve: (value: unknown) => void): void {
   resolve(returned);
 }
 
-function makeLimit(initialConcurrency: number, rejectOnClear: boolean, maxPending: number): LimitFunction {
+function makeLimit(
+  { call: name, concurrency: initialConcurrency, rejectOnClear, maxPending }: Settings,
+): LimitFunction {
   let concurrency = initialConcurrency;
   let activeCount = 0;
   const queue = new Queue<Call>();
@@ -213,7 +283,7 @@ function makeLimit(initialConcurrency: number, rejectOnClear: boolean, maxPendin
       return;
     }
     if (queue.size >= maxPending) {
-      call.reject(new OverflowError(maxPending, `limiter: more than ${maxPending} calls waiting ('maxPending')`));
+      call.reject(new OverflowError(maxPending, `${name}: more than ${maxPending} calls waiting ('maxPending')`));
       return;
     }
     (new Promise(capture) as Promise<Call>).then(run);

@@ -1,6 +1,6 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { limiter, OverflowError } from "../mod.ts";
+import { limiter, limitFunction, OverflowError } from "../mod.ts";
 import { deferred, rejection, settle, unhandledDuring } from "./_helpers.ts";
 
 const test = suite("limiter");
@@ -277,6 +277,117 @@ test("limiter() is typed like p-limit's LimitFunction", async () => {
   assert.is(await n, 3);
   assert.equal(await all, ["1:0", "2:1"]);
   await bad;
+});
+
+test("limitFunction() runs at most concurrency calls of fn at once, first in first out, with fn's arguments", async () => {
+  const started: string[] = [];
+  const gates = new Map<string, () => void>();
+  const fetchPage = limitFunction((url: string, attempt: number) => {
+    started.push(`${url}#${attempt}`);
+    return new Promise<string>((resolve) => gates.set(url, () => resolve(`page ${url}`)));
+  }, { concurrency: 2 });
+  const pages = ["/a", "/b", "/c", "/d"].map((url) => fetchPage(url, 1));
+  await settle();
+  assert.equal(started, ["/a#1", "/b#1"]);
+  gates.get("/b")!();
+  await settle();
+  assert.equal(started, ["/a#1", "/b#1", "/c#1"]);
+  gates.get("/a")!();
+  gates.get("/c")!();
+  await settle();
+  gates.get("/d")!();
+  assert.equal(await Promise.all(pages), ["page /a", "page /b", "page /c", "page /d"]);
+});
+
+test("limitFunction() passes on a throw or a rejection, frees the slot, and calls fn without a this", async () => {
+  const error = new Error("down");
+  const thisSeen: unknown[] = [];
+  const call = limitFunction(function (this: unknown, n: number) {
+    thisSeen.push(this);
+    if (n === 1) throw error;
+    if (n === 2) return Promise.reject(error);
+    return n;
+  }, { concurrency: 1 });
+  assert.is(await rejection(call(1)), error);
+  assert.is(await rejection(call(2)), error);
+  assert.is(await call(3), 3);
+  assert.equal(thisSeen, [undefined, undefined, undefined]);
+});
+
+test("limitFunction() clearQueue() discards the waiting calls; with rejectOnClear they reject with an AbortError", async () => {
+  for (const rejectOnClear of [false, true]) {
+    const ran: number[] = [];
+    const gate = deferred<void>();
+    const call = limitFunction(async (n: number) => {
+      ran.push(n);
+      await gate.promise;
+      return n;
+    }, { concurrency: 1, rejectOnClear });
+    const first = call(1);
+    const waiting = [call(2), call(3)];
+    const outcomes: string[] = [];
+    for (const promise of waiting) promise.then(() => outcomes.push("resolved"), (e: Error) => outcomes.push(e.name));
+    await settle();
+    call.clearQueue();
+    gate.resolve();
+    assert.is(await first, 1);
+    assert.is(await call(4), 4);
+    await settle();
+    assert.equal(ran, [1, 4]);
+    assert.equal(outcomes, rejectOnClear ? ["AbortError", "AbortError"] : []);
+  }
+});
+
+test("limitFunction() bounds the waiting calls with maxPending", async () => {
+  const gate = deferred<void>();
+  const call = limitFunction(() => gate.promise, { concurrency: 1, maxPending: 1 });
+  const accepted = [call(), call()];
+  const error = await rejection(call());
+  assert.instance(error, OverflowError);
+  assert.is((error as Error).message, "limitFunction: more than 1 calls waiting ('maxPending')");
+  gate.resolve();
+  await Promise.all(accepted);
+});
+
+test("limitFunction() validates at the call: fn and the options, with messages naming limitFunction", () => {
+  const cases: [() => unknown, typeof TypeError | typeof RangeError, string][] = [
+    [
+      () => limitFunction(42 as never, { concurrency: 1 }),
+      TypeError,
+      "limitFunction: 'fn' must be a function, received 42",
+    ],
+    [
+      () => limitFunction(() => 1, { concurrency: 0 }),
+      RangeError,
+      "limitFunction: 'concurrency' must be a positive integer or Infinity, received 0",
+    ],
+    [
+      () => limitFunction(() => 1, null as never),
+      TypeError,
+      "limitFunction: 'concurrency' must be a number or an options object, received null",
+    ],
+    [
+      () => limitFunction(() => 1, { concurrency: 1, rejectOnClear: "yes" as never }),
+      TypeError,
+      "limitFunction: 'rejectOnClear' must be a boolean",
+    ],
+  ];
+  for (const [call, type, message] of cases) {
+    assert.throws(call, (error: unknown) => error instanceof type && (error as Error).message.startsWith(message));
+  }
+  assert.is(typeof limitFunction(() => 1, 3), "function");
+});
+
+test("limitFunction() is typed like p-limit's: fn's parameters, a promise of its result, clearQueue()", async () => {
+  const double = limitFunction(async (n: number) => n * 2, { concurrency: 1 });
+  const result: Promise<number> = double(2);
+  // @ts-expect-error: the arguments must match fn's parameters
+  const bad = double("x");
+  // @ts-expect-error: no activeCount on a limited function (p-limit has none either)
+  void double.activeCount;
+  assert.is(await result, 4);
+  await bad;
+  double.clearQueue();
 });
 
 test.run();

@@ -7,10 +7,10 @@
  * down to the microtask.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import pLimit, { type LimitFunction as PLimitFunction } from "p-limit";
+import pLimit, { type LimitFunction as PLimitFunction, limitFunction as pLimitFunction } from "p-limit";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { limiter, type LimitFunction } from "../mod.ts";
+import { limiter, type LimitFunction, limitFunction } from "../mod.ts";
 import { fakeClock } from "./_helpers.ts";
 
 const test = suite("limiter interop with p-limit");
@@ -27,6 +27,9 @@ const asPLimit: PLimitFunction = limiter(1);
 const asSluice: LimitFunction = pLimit(1);
 void asPLimit;
 void asSluice;
+// Code written for p-limit's limitFunction compiles with sluice's (which also takes a fn returning a plain value).
+const asPLimitFunction: typeof pLimitFunction = limitFunction;
+void asPLimitFunction;
 
 interface Log {
   (event: string): void;
@@ -286,6 +289,107 @@ test("same validation: the same values throw, at the call and in the setter", ()
     assert.is(limit.concurrency, Infinity);
   }
 });
+
+type MakeFunction = typeof pLimitFunction;
+const functionImplementations: MakeFunction[] = [pLimitFunction, limitFunction];
+
+/** Runs a limitFunction scenario on the microtask clock of `onMicrotasks`, logging without counts. */
+async function functionOnMicrotasks(
+  make: MakeFunction,
+  scenario: (make: MakeFunction, log: (event: string) => void) => Promise<void>,
+): Promise<string[]> {
+  const lines: string[] = [];
+  let tick = 0;
+  let running = true;
+  const counter = (async () => {
+    while (running && tick < 100_000) {
+      tick++;
+      await null;
+    }
+  })();
+  await scenario(make, (event) => lines.push(`tick ${tick} ${event}`));
+  running = false;
+  await counter;
+  return lines;
+}
+
+async function sameFunction(run: (make: MakeFunction) => Promise<string[]>): Promise<void> {
+  const [expected, actual] = [await run(functionImplementations[0]), await run(functionImplementations[1])];
+  assert.ok(expected.length >= 3, "the scenario logged something");
+  assert.equal(actual, expected);
+}
+
+test("limitFunction: same microtask-level order of starts, ends and settling, with arguments, throws and rejections", () =>
+  sameFunction((make) =>
+    functionOnMicrotasks(make, async (make, log) => {
+      const limited = make(async (id: number, ticks: number) => {
+        log(`start ${id}`);
+        for (let i = 0; i < ticks; i++) await null;
+        if (id === 2) throw new Error(`failed ${id}`);
+        log(`end ${id}`);
+        return id * 10;
+      }, { concurrency: 2 });
+      const syncThrow = make(
+        (() => {
+          log("start sync throw");
+          throw new Error("sync");
+        }) as never,
+        { concurrency: 1 },
+      );
+      const calls = [3, 0, 2, 5, 1, 4].map((ticks, id) =>
+        limited(id, ticks).then((v) => log(`resolved ${v}`), (e: Error) => log(`rejected ${e.message}`))
+      );
+      calls.push(
+        (syncThrow() as Promise<unknown>).then(() => log("no throw?"), (e: Error) => log(`rejected ${e.message}`)),
+      );
+      log("after the calls");
+      await Promise.all(calls);
+      log("all settled");
+    })
+  ));
+
+test("limitFunction: same clearQueue() with rejectOnClear over fake time, and a call after it runs", () =>
+  sameFunction(async (make) => {
+    const clock = fakeClock();
+    try {
+      const lines: string[] = [];
+      const log = (event: string) => lines.push(`${clock.now}ms ${event}`);
+      const sleepy = make(async (id: number) => {
+        log(`start ${id}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        log(`end ${id}`);
+        return id;
+      }, { concurrency: 2, rejectOnClear: true });
+      for (let id = 0; id < 5; id++) {
+        void sleepy(id).then((v) => log(`resolved ${v}`), (e: Error) => log(`rejected ${id} ${e.name}`));
+      }
+      setTimeout(() => {
+        sleepy.clearQueue();
+        log("cleared");
+        void sleepy(9).then((v) => log(`resolved ${v}`));
+      }, 5);
+      await clock.tickAsync(50);
+      assert.is(clock.countTimers(), 0, "the scenario ran to its end");
+      return lines;
+    } finally {
+      clock.uninstall();
+    }
+  }));
+
+test("limitFunction: same async context, fn runs in the caller's AsyncLocalStorage store", () =>
+  sameFunction((make) =>
+    functionOnMicrotasks(make, async (make, log) => {
+      const store = new AsyncLocalStorage<string>();
+      const limited = make(async (name: string) => {
+        log(`${name} sees ${store.getStore()}`);
+        await null;
+        log(`${name} still sees ${store.getStore()}`);
+      }, { concurrency: 1 });
+      const calls: Promise<void>[] = [];
+      for (const name of ["first", "second"]) store.run(name, () => calls.push(limited(name)));
+      await Promise.all(calls);
+    })
+  ));
 
 test("the AsyncLocalStorage scenario really sees the caller's store (on this runtime, with p-limit too)", async () => {
   const lines = await onMicrotasks(pLimit, 1, async (limit, log) => {
