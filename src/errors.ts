@@ -89,3 +89,42 @@ export class ChannelClosedError extends Error {
     this.name = "ChannelClosedError";
   }
 }
+
+/**
+ * Raised by a producer that writes a source to a broker ({@linkcode toAmqpExchange}) when
+ * the broker refused a message or went away: it carries the items pulled from the source and
+ * not confirmed by the broker, in source order, so the caller can send exactly those again.
+ * `cause` is the broker's or the connection's error.
+ *
+ * @example Retry what the broker did not confirm
+ * ```ts
+ * import { PublishError } from "@sluice/sluice";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new PublishError("broker went away", ["c", "d"], 2, { cause: new Error("ECONNRESET") });
+ * assert.deepEqual(error.unconfirmed, ["c", "d"]);
+ * assert.equal(error.confirmed, 2);
+ * ```
+ */
+export class PublishError<T = unknown> extends Error {
+  /** Items pulled from the source and not confirmed by the broker, in source order (the refused one among them). */
+  readonly unconfirmed: T[];
+  /** Items the broker confirmed before the failure. */
+  readonly confirmed: number;
+  /** The item the broker refused (nacked, or returned as unroutable), when it is known. */
+  readonly item: T | undefined;
+
+  /**
+   * @param message What failed.
+   * @param unconfirmed Items pulled and not confirmed, in source order.
+   * @param confirmed Items confirmed before the failure.
+   * @param options `cause`, and `item`: the refused item.
+   */
+  constructor(message: string, unconfirmed: T[], confirmed: number, options: { cause?: unknown; item?: T } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "PublishError";
+    this.unconfirmed = unconfirmed;
+    this.confirmed = confirmed;
+    this.item = options.item;
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Starts a throwaway RabbitMQ broker for the sluice/amqp tests and the example:
+ * as the current user, on free loopback ports (AMQP, Erlang distribution and
+ * its own epmd), with its own node name, data and log directories, no plugins,
+ * and no system configuration. A broker that the package install may have
+ * started on the default ports is never used or touched.
+ *
+ * The broker runs under a small shell watchdog in a process group of its own:
+ * the watchdog waits on its stdin, and when that closes (stop(), or this
+ * process dying in any way, even SIGKILL) it kills the broker and the epmd it
+ * started and removes the temporary directory. So no exit path leaves a broker
+ * running.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Debian's package puts the broker's own start script here (the /usr/sbin wrapper switches to the rabbitmq user). */
+export const BROKER_SCRIPT = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+export const BROKER_INSTALL = "apt-get install -y rabbitmq-server";
+
+export interface Broker {
+  port: number;
+  url: string;
+  /** The broker's (beam) process id, for a test that stops it mid-run. */
+  pid: number;
+  /** Stops the broker and its epmd, removes its directory; resolves once they are gone. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the broker and epmd can be started here. */
+export function brokerInstalled(): boolean {
+  return executable(BROKER_SCRIPT) && findEpmd() !== undefined;
+}
+
+function findEpmd(): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/bin", "/usr/lib/erlang/bin"])) {
+    if (dir !== "" && executable(join(dir, "epmd"))) return join(dir, "epmd");
+  }
+  return undefined;
+}
+
+/** `count` distinct free loopback ports (all held open until every one is chosen). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      ports.push(
+        await new Promise<number>((resolve, reject) => {
+          server.on("error", reject);
+          server.listen(0, "127.0.0.1", () => {
+            const address = server.address();
+            resolve(typeof address === "object" && address !== null ? address.port : 0);
+          });
+        }),
+      );
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+}
+
+/** True once `port` answers the AMQP 0-9-1 protocol header with a frame (connection.start). */
+function speaksAmqp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    const done = (answer: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(false), 1000);
+    socket.on("error", () => done(false));
+    socket.on("connect", () => socket.write(Buffer.from([65, 77, 81, 80, 0, 0, 9, 1])));
+    socket.on("data", (chunk: Buffer) => done(chunk[0] === 1));
+    socket.on("close", () => done(false));
+  });
+}
+
+// The watchdog: epmd and the broker in the background, then wait for stdin to close.
+const WATCHDOG = `
+"$EPMD_BIN" -port "$ERL_EPMD_PORT" -address 127.0.0.1 &
+epmd_pid=$!
+i=0
+while ! "$EPMD_BIN" -port "$ERL_EPMD_PORT" -names >/dev/null 2>&1; do
+  i=$((i+1)); [ $i -gt 100 ] && break; sleep 0.05
+done
+"$BROKER_SCRIPT" &
+broker_pid=$!
+echo "pid $broker_pid"
+cat >/dev/null
+kill -KILL $broker_pid $epmd_pid 2>/dev/null
+wait
+rm -rf "$BROKER_DIR"
+`;
+
+/**
+ * Starts a broker and resolves once it accepts AMQP connections (several
+ * seconds: start one per test file). Rejects with the broker's last output
+ * if it exits or does not answer within `timeoutMs`.
+ */
+export async function startBroker(timeoutMs = 120_000): Promise<Broker> {
+  const epmd = findEpmd();
+  if (!executable(BROKER_SCRIPT) || epmd === undefined) {
+    throw new Error(`rabbitmq-server is not installed (${BROKER_SCRIPT}); install: ${BROKER_INSTALL}`);
+  }
+  const [port, distPort, epmdPort] = await freePorts(3) as [number, number, number];
+  const dir = mkdtempSync(join(tmpdir(), "sluice-rabbitmq-"));
+  const empty = join(dir, "empty");
+  writeFileSync(empty, "");
+  writeFileSync(join(dir, "rabbitmq.conf"), "");
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: dir, // the Erlang cookie goes here, not in the user's home
+    LANG: "C.UTF-8",
+    EPMD_BIN: epmd,
+    BROKER_SCRIPT,
+    BROKER_DIR: dir,
+    ERL_EPMD_PORT: String(epmdPort),
+    ERL_EPMD_ADDRESS: "127.0.0.1",
+    RABBITMQ_CONF_ENV_FILE: empty,
+    RABBITMQ_CONFIG_FILE: join(dir, "rabbitmq.conf"),
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, "advanced.config"),
+    RABBITMQ_ENABLED_PLUGINS_FILE: empty,
+    RABBITMQ_MNESIA_BASE: join(dir, "mnesia"),
+    RABBITMQ_LOG_BASE: join(dir, "log"),
+    RABBITMQ_PID_FILE: join(dir, "broker.pid"),
+    RABBITMQ_NODENAME: `sluice-test-${process.pid}-${port}@localhost`,
+    RABBITMQ_NODE_IP_ADDRESS: "127.0.0.1",
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: "-kernel inet_dist_use_interface {127,0,0,1}",
+    RABBITMQ_LOGS: "-",
+  };
+  const child: ChildProcess = spawn("sh", ["-c", WATCHDOG], {
+    env,
+    detached: true,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  // The watchdog must not keep this process alive, and must outlive nothing: its stdin is our lifeline.
+  child.unref();
+  (child.stdout as unknown as { unref?(): void }).unref?.();
+  (child.stderr as unknown as { unref?(): void }).unref?.();
+  (child.stdin as unknown as { unref?(): void }).unref?.();
+  let output = "";
+  let pid = 0;
+  const onData = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-8000);
+    const match = /^pid (\d+)$/m.exec(output);
+    if (pid === 0 && match) pid = Number(match[1]);
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once("exit", () => resolve());
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      child.stdin!.end();
+      const timer = setTimeout(() => killGroup(child), 10_000);
+      await exited;
+      clearTimeout(timer);
+      killGroup(child); // anything left in the group (there should be nothing)
+      rmSync(dir, { recursive: true, force: true });
+      process.off("exit", onExit);
+    })();
+    return stopping;
+  };
+  // A test process that exits without stop() (an uncaught error) still takes its broker down.
+  const onExit = (): void => killGroup(child);
+  process.on("exit", onExit);
+
+  const deadline = performance.now() + timeoutMs;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  while (!(await speaksAmqp(port))) {
+    if (gone || performance.now() > deadline) {
+      await stop();
+      const why = gone ? "exited" : `did not accept AMQP connections within ${timeoutMs / 1000} s`;
+      throw new Error(`rabbitmq-server ${why}:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  child.stdout!.removeListener("data", onData);
+  child.stderr!.removeListener("data", onData);
+  child.stdout!.resume();
+  child.stderr!.resume();
+  return { port, url: `amqp://guest:guest@127.0.0.1:${port}`, pid, stop };
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}
