@@ -29,33 +29,51 @@ function isEmitter(value: unknown): value is AmqpEmitter {
 }
 
 /**
- * Calls `onClosed` once when `channel` closes, with the error that closed it:
- * the channel's own `error` (the broker closed the channel), or its
- * connection's (the broker stopped, the socket broke), or else a plain error
- * saying the channel was closed. Returns the function that stops watching.
+ * Watches a channel for its close, and calls `onClosed` once with the error
+ * that closed it: the channel's own `error` (the broker closed the channel),
+ * or its connection's (the broker stopped, the socket broke), or else a plain
+ * error saying the channel was closed. amqplib closes the channels before its
+ * connection says why, so `onClosed` runs a microtask after the channel's
+ * `close`; `closed` is true from the `close` event itself.
  */
-export function watchClose(
-  channel: AmqpEmitter & { readonly connection?: unknown },
-  describeClose: () => string,
-  onClosed: (error: unknown) => void,
-): () => void {
-  let cause: unknown;
-  let closed = false;
-  const onError = (error: unknown): void => {
-    cause ??= error;
+export class ChannelWatch {
+  closed = false;
+  readonly #channel: AmqpEmitter;
+  readonly #connection: AmqpEmitter | undefined;
+  readonly #describe: () => string;
+  readonly #onClosed: (error: unknown) => void;
+  #cause: unknown;
+
+  constructor(
+    channel: AmqpEmitter & { readonly connection?: unknown },
+    describeClose: () => string,
+    onClosed: (error: unknown) => void,
+  ) {
+    this.#channel = channel;
+    this.#connection = isEmitter(channel.connection) ? channel.connection : undefined;
+    this.#describe = describeClose;
+    this.#onClosed = onClosed;
+    channel.on("error", this.#onError);
+    channel.on("close", this.#onClose);
+    this.#connection?.on("error", this.#onError);
+    this.#connection?.on("close", this.#onError);
+  }
+
+  /** Stops watching. */
+  stop(): void {
+    this.#channel.removeListener("error", this.#onError);
+    this.#channel.removeListener("close", this.#onClose);
+    this.#connection?.removeListener("error", this.#onError);
+    this.#connection?.removeListener("close", this.#onError);
+  }
+
+  #onError = (error?: unknown): void => {
+    if (error !== undefined && error !== null) this.#cause ??= error;
   };
-  const onClose = (): void => {
-    if (closed) return;
-    closed = true;
-    onClosed(cause ?? new Error(describeClose()));
-  };
-  const connection = isEmitter(channel.connection) ? channel.connection : undefined;
-  channel.on("error", onError);
-  channel.on("close", onClose);
-  connection?.on("error", onError);
-  return () => {
-    channel.removeListener("error", onError);
-    channel.removeListener("close", onClose);
-    connection?.removeListener("error", onError);
+
+  #onClose = (): void => {
+    if (this.closed) return;
+    this.closed = true;
+    queueMicrotask(() => this.#onClosed(this.#cause ?? new Error(this.#describe())));
   };
 }

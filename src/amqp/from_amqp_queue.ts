@@ -15,7 +15,7 @@ import {
   describe,
 } from "../_internal/validate.ts";
 import type { SluiceIterator } from "../types.ts";
-import { assertChannel, assertString, watchClose } from "./_channel.ts";
+import { assertChannel, assertString, ChannelWatch } from "./_channel.ts";
 import type { AmqpConsumeChannel, AmqpDelivery, AmqpMessage } from "./types.ts";
 
 /** Options for {@linkcode fromAmqpQueue}. */
@@ -114,7 +114,9 @@ export function fromAmqpQueue<D extends AmqpDelivery>(
   if (options.prefetch !== undefined) {
     assertPositiveInteger(options.prefetch, call, "prefetch");
     if (options.prefetch > MAX_PREFETCH) {
-      throw new RangeError(`${call}: 'prefetch' must be at most ${MAX_PREFETCH}, received ${describe(options.prefetch)}`);
+      throw new RangeError(
+        `${call}: 'prefetch' must be at most ${MAX_PREFETCH}, received ${describe(options.prefetch)}`,
+      );
     }
   }
   assertOptionalBoolean(options.autoAck, call, "autoAck");
@@ -170,7 +172,7 @@ class AmqpQueueReader<D extends AmqpDelivery> extends Outlet<AmqpMessage<D>> imp
   #channelClosed = false;
   /** Cleanup has requeued what was unsettled: a delivery now is requeued at once. */
   #stopped = false;
-  #unwatch: (() => void) | undefined;
+  #watch: ChannelWatch | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #delivered = 0;
 
@@ -210,7 +212,7 @@ class AmqpQueueReader<D extends AmqpDelivery> extends Outlet<AmqpMessage<D>> imp
     if (message.settled) return false;
     message.settled = true;
     this.#unsettled.delete(message);
-    if (this.#channelClosed) return false;
+    if (this.#channelClosed || this.#watch?.closed) return false;
     try {
       if (ack) this.#channel.ack(message.delivery);
       else this.#channel.nack(message.delivery, false, requeue);
@@ -222,7 +224,7 @@ class AmqpQueueReader<D extends AmqpDelivery> extends Outlet<AmqpMessage<D>> imp
   }
 
   protected start(): void {
-    this.#unwatch = watchClose(
+    this.#watch = new ChannelWatch(
       this.#channel,
       () => `fromAmqpQueue: the channel was closed while consuming queue "${this.#queue}"`,
       this.#onChannelClosed,
@@ -252,14 +254,14 @@ class AmqpQueueReader<D extends AmqpDelivery> extends Outlet<AmqpMessage<D>> imp
     try {
       // A consumer still being started is cancelled once it exists.
       await this.#opening?.catch(noop);
-      if (this.#consumerTag !== undefined && !this.#channelClosed) {
+      if (this.#consumerTag !== undefined && !this.#channelClosed && !this.#watch?.closed) {
         // No more deliveries once the broker confirms; deliveries on the way meanwhile join #unsettled.
         await this.#channel.cancel(this.#consumerTag).catch(noop);
       }
       for (const message of [...this.#unsettled]) this.settle(message, false, true);
     } finally {
       this.#stopped = true;
-      this.#unwatch?.();
+      this.#watch?.stop();
     }
   }
 

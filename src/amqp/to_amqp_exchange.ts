@@ -15,7 +15,7 @@ import {
 } from "../_internal/validate.ts";
 import { PublishError } from "../errors.ts";
 import type { Source } from "../types.ts";
-import { assertChannel, assertString, watchClose } from "./_channel.ts";
+import { assertChannel, assertString, ChannelWatch } from "./_channel.ts";
 import type { AmqpPublishable, AmqpPublishChannel, AmqpPublishProperties, AmqpReturned } from "./types.ts";
 
 /** Options for {@linkcode toAmqpExchange}. */
@@ -159,6 +159,7 @@ class Publisher<T extends AmqpPublishable> {
   #needDrain = false;
   #failure: unknown;
   #failed = false;
+  #watch: ChannelWatch | undefined;
   /** Settles the one wait in progress: `wake` when something changed, `interrupt` on failure or abort. */
   #wake: (() => void) | undefined;
   #interrupt: ((reason: unknown) => void) | undefined;
@@ -183,11 +184,12 @@ class Publisher<T extends AmqpPublishable> {
 
   async run(): Promise<ToAmqpExchangeResult> {
     const channel = this.#channel;
-    const unwatch = watchClose(
+    const watch = new ChannelWatch(
       channel,
       () => `toAmqpExchange: the channel was closed while publishing to exchange "${this.#exchange}"`,
       this.#onClosed,
     );
+    this.#watch = watch;
     channel.on("drain", this.#onDrain);
     if (this.#mandatory) channel.on("return", this.#onReturn);
     this.#signal?.addEventListener("abort", this.#onAbort);
@@ -233,7 +235,7 @@ class Publisher<T extends AmqpPublishable> {
       else await this.#upstream.close().catch(noop);
       throw error;
     } finally {
-      unwatch();
+      watch.stop();
       channel.removeListener("drain", this.#onDrain);
       if (this.#mandatory) channel.removeListener("return", this.#onReturn);
       this.#signal?.removeEventListener("abort", this.#onAbort);
@@ -273,7 +275,9 @@ class Publisher<T extends AmqpPublishable> {
       body = (item as { content?: unknown }).content;
       routingKey = (item as { routingKey?: string }).routingKey;
       if (routingKey !== undefined && typeof routingKey !== "string") {
-        throw new TypeError(`toAmqpExchange: an item's 'routingKey' must be a string, received ${describe(routingKey)}`);
+        throw new TypeError(
+          `toAmqpExchange: an item's 'routingKey' must be a string, received ${describe(routingKey)}`,
+        );
       }
     }
     let content: Uint8Array;
@@ -348,9 +352,11 @@ class Publisher<T extends AmqpPublishable> {
       return;
     }
     const sent = this.#inFlight.get(id);
-    // amqplib fails every pending callback just before the channel's own `close` event, which names the cause:
-    // let that come first, so a closed channel is reported as such, and a nack as a nack.
-    queueMicrotask(() => this.#fail("toAmqpExchange: the broker rejected (nacked) a message", error, sent));
+    // amqplib fails every pending callback in the channel's `close` event, before the watch hears it: a closed
+    // channel is reported by the watch, with its cause; only a real nack is reported here.
+    queueMicrotask(() => {
+      if (!this.#watch?.closed) this.#fail("toAmqpExchange: the broker rejected (nacked) a message", error, sent);
+    });
   }
 
   #onClosed = (error: unknown): void => {
