@@ -246,10 +246,14 @@ class AmqpQueueReader<D extends AmqpDelivery> extends Outlet<AmqpMessage<D>> imp
     if (this.waiting && this.#held.size === 0) this.#idleTimer = setTimeout(this.#onIdle, this.#idleMs);
   }
 
+  /** The loop left (`return()`, abort): it takes no held message; cleanup requeues them (they stay in #unsettled). */
+  protected override discard(): void {
+    this.#held.clear();
+  }
+
+  /** The iteration ended: cancel the consumer, then requeue every message not settled. After a failure the loop still gets the held ones. */
   protected async cleanup(): Promise<void> {
     this.#clearIdle();
-    // After a failure the loop still takes the held messages; after return() or an abort it takes nothing more.
-    if (this.closed) this.#held.clear();
     this.#handed.length = 0;
     try {
       // A consumer still being started is cancelled once it exists.
@@ -321,7 +325,7 @@ class AmqpQueueReader<D extends AmqpDelivery> extends Outlet<AmqpMessage<D>> imp
 
   #onIdle = (): void => {
     this.#idleTimer = undefined;
-    if (this.#held.size === 0) this.end();
+    if (this.#held.size === 0) this.finish();
   };
 
   #clearIdle(): void {
