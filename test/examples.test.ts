@@ -129,4 +129,12 @@ test("metrics-sampling: sampleEvery keeps a few readings a second, sampleNth exa
   assert.match(output, /1% log sample: kept 50 \+ dropped 4,950 = 5,000 of 5,000 ✓/);
 });
 
+test("amqp workers without a broker: says how to start one and exits 0", async () => {
+  // Port 9 (discard) on loopback: nothing listens there, the connection is refused at once.
+  const output = await runExample("amqp_workers.ts", ["--url", "amqp://127.0.0.1:9"]);
+  assert.match(output, /No RabbitMQ broker at amqp:\/\/127\.0\.0\.1:9/);
+  assert.match(output, /apt-get install -y rabbitmq-server/);
+  assert.match(output, /docker run/);
+});
+
 test.run();
