@@ -76,7 +76,9 @@ const NodeBuffer = (globalThis as { Buffer?: BufferConstructorLike }).Buffer;
  * that closes rejects with a {@linkcode PublishError} carrying the items pulled
  * and not confirmed, in source order, so the caller can publish exactly those
  * again (on a plain channel nothing is confirmed, so it holds only an item
- * that could not be handed to the socket). With `mandatory`, give the
+ * that could not be handed to the socket; and an item the source was still
+ * producing when the failure came is not among them: the call rejects at once
+ * rather than wait for a source that may never yield). With `mandatory`, give the
  * producer a channel of its own: any message returned on the channel fails it.
  *
  * Memory: at most `maxInFlight` items kept for their confirm (a confirm
