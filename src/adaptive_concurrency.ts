@@ -186,38 +186,38 @@ export function adaptiveConcurrency<T, R>(
   fn: (item: T, index: number) => R | PromiseLike<R>,
   options: AdaptiveConcurrencyOptions = {},
 ): AdaptiveIterator<R> {
-  const call = "adaptiveConcurrency";
-  assertSource(source, call);
-  assertFunction(fn, call, "fn");
-  assertCommonOptions(options, call);
+  const api = "adaptiveConcurrency";
+  assertSource(source, api);
+  assertFunction(fn, api, "fn");
+  assertCommonOptions(options, api);
   const min = options.min ?? 1;
-  assertPositiveInteger(min, call, "min");
+  assertPositiveInteger(min, api, "min");
   const max = options.max ?? Math.max(min, 200);
-  assertPositiveInteger(max, call, "max");
-  if (max < min) throw new RangeError(`${call}: 'max' must be at least 'min' (${min}), received ${describe(max)}`);
+  assertPositiveInteger(max, api, "max");
+  if (max < min) throw new RangeError(`${api}: 'max' must be at least 'min' (${min}), received ${describe(max)}`);
   const initial = options.initial ?? min;
-  assertPositiveInteger(initial, call, "initial");
+  assertPositiveInteger(initial, api, "initial");
   if (initial < min || initial > max) {
     throw new RangeError(
-      `${call}: 'initial' must be between 'min' (${min}) and 'max' (${max}), received ${describe(initial)}`,
+      `${api}: 'initial' must be between 'min' (${min}) and 'max' (${max}), received ${describe(initial)}`,
     );
   }
   const algorithm = options.algorithm ?? "gradient";
   if (algorithm !== "gradient" && algorithm !== "aimd") {
-    throw new RangeError(`${call}: 'algorithm' must be "gradient" or "aimd", received ${describe(algorithm)}`);
+    throw new RangeError(`${api}: 'algorithm' must be "gradient" or "aimd", received ${describe(algorithm)}`);
   }
-  if (options.latencyTarget !== undefined) assertPositiveTime(options.latencyTarget, call, "latencyTarget");
+  if (options.latencyTarget !== undefined) assertPositiveTime(options.latencyTarget, api, "latencyTarget");
   const tolerance = options.tolerance ?? 1.1;
   if (typeof tolerance !== "number" || !(tolerance >= 1) || !Number.isFinite(tolerance)) {
-    throw new RangeError(`${call}: 'tolerance' must be a finite number of at least 1, received ${describe(tolerance)}`);
+    throw new RangeError(`${api}: 'tolerance' must be a finite number of at least 1, received ${describe(tolerance)}`);
   }
   const backoff = options.backoff ?? 0.9;
   if (typeof backoff !== "number" || !(backoff > 0 && backoff < 1)) {
-    throw new RangeError(`${call}: 'backoff' must be a number between 0 and 1, received ${describe(backoff)}`);
+    throw new RangeError(`${api}: 'backoff' must be a number between 0 and 1, received ${describe(backoff)}`);
   }
-  assertOptionalBoolean(options.ordered, call, "ordered");
-  assertOptionalFunction(options.retryOn, call, "retryOn");
-  assertOptionalFunction(options.onLimit, call, "onLimit");
+  assertOptionalBoolean(options.ordered, api, "ordered");
+  assertOptionalFunction(options.retryOn, api, "retryOn");
+  assertOptionalFunction(options.onLimit, api, "onLimit");
   const control = new Control(algorithm, min, max, initial, tolerance, backoff, options.latencyTarget);
   return new Adaptive(source, fn, control, options);
 }

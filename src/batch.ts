@@ -64,14 +64,14 @@ export interface BatchOptions extends SignalOptions {
  * ```
  */
 export function batch<T>(source: Source<T>, options: BatchOptions): SluiceIterator<T[]> {
-  const call = "batch";
-  assertSource(source, call);
-  assertCommonOptions(options, call);
+  const api = "batch";
+  assertSource(source, api);
+  assertCommonOptions(options, api);
   if (options.size === undefined && options.ms === undefined) {
-    throw new TypeError(`${call}: 'options' must set 'size', 'ms' or both, received neither`);
+    throw new TypeError(`${api}: 'options' must set 'size', 'ms' or both, received neither`);
   }
-  if (options.size !== undefined) assertPositiveInteger(options.size, call, "size");
-  if (options.ms !== undefined) assertPositiveTime(options.ms, call, "ms");
+  if (options.size !== undefined) assertPositiveInteger(options.size, api, "size");
+  if (options.ms !== undefined) assertPositiveTime(options.ms, api, "ms");
   return new Batch(source, options);
 }
 

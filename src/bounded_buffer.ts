@@ -54,11 +54,11 @@ export function boundedBuffer<T>(
   capacity: number,
   options: BoundedBufferOptions<T> = {},
 ): BufferedIterator<T> {
-  const call = "boundedBuffer";
-  assertSource(source, call);
-  assertPositiveInteger(capacity, call, "capacity");
-  assertCommonOptions(options, call);
-  assertOverflow(options.overflow, call);
+  const api = "boundedBuffer";
+  assertSource(source, api);
+  assertPositiveInteger(capacity, api, "capacity");
+  assertCommonOptions(options, api);
+  assertOverflow(options.overflow, api);
   return new BoundedBuffer(source, capacity, options);
 }
 

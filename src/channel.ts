@@ -174,17 +174,17 @@ export interface Channel<T> extends BufferedIterator<T> {
  * ```
  */
 export function channel<T>(options: ChannelOptions<T> = {}): Channel<T> {
-  const call = "channel";
-  assertCommonOptions(options, call);
-  if (options.capacity !== undefined) assertNonNegativeInteger(options.capacity, call, "capacity");
-  assertOverflow(options.overflow, call);
+  const api = "channel";
+  assertCommonOptions(options, api);
+  if (options.capacity !== undefined) assertNonNegativeInteger(options.capacity, api, "capacity");
+  assertOverflow(options.overflow, api);
   if (options.capacity === 0 && options.overflow === "drop-oldest") {
     throw new RangeError(
-      `${call}: 'overflow' must be "wait", "drop-newest" or "error" with capacity 0 ` +
+      `${api}: 'overflow' must be "wait", "drop-newest" or "error" with capacity 0 ` +
         `(a hand-off channel holds no item to drop), received "drop-oldest"`,
     );
   }
-  if (options.maxWaitingSends !== undefined) assertPositiveInteger(options.maxWaitingSends, call, "maxWaitingSends");
+  if (options.maxWaitingSends !== undefined) assertPositiveInteger(options.maxWaitingSends, api, "maxWaitingSends");
   return new PushChannel(options);
 }
 

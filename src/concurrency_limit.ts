@@ -63,12 +63,12 @@ export function concurrencyLimit<T, R>(
   fn: (item: T, index: number) => R | PromiseLike<R>,
   options: ConcurrencyLimitOptions = {},
 ): SluiceIterator<R> {
-  const call = "concurrencyLimit";
-  assertSource(source, call);
-  assertPositiveInteger(limit, call, "limit");
-  assertFunction(fn, call, "fn");
-  assertCommonOptions(options, call);
-  assertOptionalBoolean(options.ordered, call, "ordered");
+  const api = "concurrencyLimit";
+  assertSource(source, api);
+  assertPositiveInteger(limit, api, "limit");
+  assertFunction(fn, api, "fn");
+  assertCommonOptions(options, api);
+  assertOptionalBoolean(options.ordered, api, "ordered");
   return options.ordered === false
     ? new Unordered(source, limit, fn, options.signal)
     : new Ordered(source, limit, fn, options.signal);

@@ -54,11 +54,11 @@ export function debounce<T>(
   waitMs: number,
   options: DebounceOptions<T> = {},
 ): BufferedIterator<T> {
-  const call = "debounce";
-  assertSource(source, call);
-  assertPositiveTime(waitMs, call, "waitMs");
-  assertCommonOptions(options, call);
-  if (options.maxWaitMs !== undefined) assertPositiveTime(options.maxWaitMs, call, "maxWaitMs");
+  const api = "debounce";
+  assertSource(source, api);
+  assertPositiveTime(waitMs, api, "waitMs");
+  assertCommonOptions(options, api);
+  if (options.maxWaitMs !== undefined) assertPositiveTime(options.maxWaitMs, api, "maxWaitMs");
   return new Debounce(source, waitMs, options);
 }
 
@@ -125,6 +125,6 @@ class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
   };
 
   #emitPending(): void {
-    if (this.#pending.full) this.offerLatest(this.#ready, this.#pending.take());
+    if (this.#pending.full) this.offerLatest(this.#ready, this.#pending.remove());
   }
 }

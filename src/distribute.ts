@@ -68,10 +68,10 @@ export function distribute<T>(
   consumers: number,
   options: DistributeOptions = {},
 ): SluiceIterator<T>[] {
-  const call = "distribute";
-  assertSource(source, call);
-  assertPositiveInteger(consumers, call, "consumers");
-  assertCommonOptions(options, call);
+  const api = "distribute";
+  assertSource(source, api);
+  assertPositiveInteger(consumers, api, "consumers");
+  assertCommonOptions(options, api);
   const hub = new Hub(source, consumers, options.signal);
   const outlets: Consumer<T>[] = [];
   for (let i = 0; i < consumers; i++) outlets.push(new Consumer(hub, options.signal));

@@ -145,25 +145,25 @@ export function fromEvents<E = unknown>(
   type: string,
   options: FromEventsOptions<E> = {},
 ): BufferedIterator<E> {
-  const call = "fromEvents";
+  const api = "fromEvents";
   const listen = listenerMethods(target);
   if (listen === undefined) {
-    throw new TypeError(`${call}: 'target' must be an EventTarget or an EventEmitter, received ${describe(target)}`);
+    throw new TypeError(`${api}: 'target' must be an EventTarget or an EventEmitter, received ${describe(target)}`);
   }
-  if (typeof type !== "string") throw new TypeError(`${call}: 'type' must be a string, received ${describe(type)}`);
-  assertCommonOptions(options, call);
-  if (options.capacity !== undefined) assertPositiveInteger(options.capacity, call, "capacity");
-  assertOverflow(options.overflow, call);
+  if (typeof type !== "string") throw new TypeError(`${api}: 'type' must be a string, received ${describe(type)}`);
+  assertCommonOptions(options, api);
+  if (options.capacity !== undefined) assertPositiveInteger(options.capacity, api, "capacity");
+  assertOverflow(options.overflow, api);
   if ((options.overflow as Overflow | undefined) === "wait") {
     throw new RangeError(
-      `${call}: 'overflow' must be "drop-oldest", "drop-newest" or "error" (an event source cannot be made to wait), ` +
+      `${api}: 'overflow' must be "drop-oldest", "drop-newest" or "error" (an event source cannot be made to wait), ` +
         `received "wait"`,
     );
   }
   const endOn = typeof options.endOn === "string" ? [options.endOn] : options.endOn ?? [];
   if (!Array.isArray(endOn) || endOn.some((name) => typeof name !== "string")) {
     throw new TypeError(
-      `${call}: 'endOn' must be a string or an array of strings, received ${describe(options.endOn)}`,
+      `${api}: 'endOn' must be a string or an array of strings, received ${describe(options.endOn)}`,
     );
   }
   return new EventOutlet<E>(listen, type, endOn, options);

@@ -66,13 +66,13 @@ export interface MergePriorityOptions extends SignalOptions {
  * ```
  */
 export function mergePriority<T>(sources: Source<T>[], options: MergePriorityOptions = {}): SluiceIterator<T> {
-  const call = "mergePriority";
+  const api = "mergePriority";
   if (!Array.isArray(sources)) {
-    throw new TypeError(`${call}: 'sources' must be an array of sources, received ${describe(sources)}`);
+    throw new TypeError(`${api}: 'sources' must be an array of sources, received ${describe(sources)}`);
   }
-  for (let i = 0; i < sources.length; i++) assertSource(sources[i], call, `sources[${i}]`);
-  assertCommonOptions(options, call);
-  if (options.fairness !== undefined) assertNonNegativeInteger(options.fairness, call, "fairness");
+  for (let i = 0; i < sources.length; i++) assertSource(sources[i], api, `sources[${i}]`);
+  assertCommonOptions(options, api);
+  if (options.fairness !== undefined) assertNonNegativeInteger(options.fairness, api, "fairness");
   return new MergePriority([...sources], options.fairness ?? 16, options.signal);
 }
 

@@ -158,11 +158,11 @@ export interface MeterOptions extends SignalOptions {
  * ```
  */
 export function meter<T>(source: Source<T>, options: MeterOptions): SluiceIterator<T> {
-  const call = "meter";
-  assertSource(source, call);
-  assertCommonOptions(options, call);
-  if (options.every !== undefined) assertPositiveTime(options.every, call, "every");
-  assertFunction(options.report, call, "report");
+  const api = "meter";
+  assertSource(source, api);
+  assertCommonOptions(options, api);
+  if (options.every !== undefined) assertPositiveTime(options.every, api, "every");
+  assertFunction(options.report, api, "report");
   return new Meter(source, options.every ?? 1000, options.report, options.signal);
 }
 

@@ -148,16 +148,16 @@ export function pipeTo<T>(
   destination: NodeWritable<T> | WritableStream<T>,
   options: PipeToOptions = {},
 ): Promise<void> {
-  const call = "pipeTo";
-  assertSource(source, call);
+  const api = "pipeTo";
+  assertSource(source, api);
   const web = isWritableStream(destination);
   if (!web && !isNodeWritable(destination)) {
     throw new TypeError(
-      `${call}: 'destination' must be a Node Writable or a WritableStream, received ${describe(destination)}`,
+      `${api}: 'destination' must be a Node Writable or a WritableStream, received ${describe(destination)}`,
     );
   }
-  assertCommonOptions(options, call);
-  assertOptionalBoolean(options.end, call, "end");
+  assertCommonOptions(options, api);
+  assertOptionalBoolean(options.end, api, "end");
   const end = options.end !== false && !isStdio(destination);
   return new Promise<void>((resolve, reject) => {
     const settle: Settle = { resolve, reject };

@@ -70,12 +70,12 @@ export interface RateLimitOptions extends SignalOptions {
  * ```
  */
 export function rateLimit<T>(source: Source<T>, options: RateLimitOptions): SluiceIterator<T> {
-  const call = "rateLimit";
-  assertSource(source, call);
-  assertCommonOptions(options, call);
-  assertPositiveInteger(options.limit, call, "limit");
-  assertPositiveTime(options.intervalMs, call, "intervalMs");
-  if (options.burst !== undefined) assertNonNegativeInteger(options.burst, call, "burst");
+  const api = "rateLimit";
+  assertSource(source, api);
+  assertCommonOptions(options, api);
+  assertPositiveInteger(options.limit, api, "limit");
+  assertPositiveTime(options.intervalMs, api, "intervalMs");
+  if (options.burst !== undefined) assertNonNegativeInteger(options.burst, api, "burst");
   return new RateLimit(source, options);
 }
 

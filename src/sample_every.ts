@@ -49,10 +49,10 @@ export function sampleEvery<T>(
   intervalMs: number,
   options: SampleEveryOptions<T> = {},
 ): BufferedIterator<T> {
-  const call = "sampleEvery";
-  assertSource(source, call);
-  assertPositiveTime(intervalMs, call, "intervalMs");
-  assertCommonOptions(options, call);
+  const api = "sampleEvery";
+  assertSource(source, api);
+  assertPositiveTime(intervalMs, api, "intervalMs");
+  assertCommonOptions(options, api);
   return new SampleEvery(source, intervalMs, options);
 }
 
@@ -111,6 +111,6 @@ class SampleEvery<T> extends Pump<T> implements BufferedIterator<T> {
 
   /** The latest arrival becomes the sample: handed to a waiting consumer, or replacing an untaken one. */
   #promoteLatest(): void {
-    if (this.#latest.full) this.offerLatest(this.#sample, this.#latest.take());
+    if (this.#latest.full) this.offerLatest(this.#sample, this.#latest.remove());
   }
 }

@@ -47,10 +47,10 @@ export function sampleNth<T>(
   n: number,
   options: SampleNthOptions<T> = {},
 ): BufferedIterator<T> {
-  const call = "sampleNth";
-  assertSource(source, call);
-  assertPositiveInteger(n, call, "n");
-  assertCommonOptions(options, call);
+  const api = "sampleNth";
+  assertSource(source, api);
+  assertPositiveInteger(n, api, "n");
+  assertCommonOptions(options, api);
   return new SampleNth(source, n, options);
 }
 

@@ -72,14 +72,14 @@ export function throttle<T>(
   intervalMs: number,
   options: ThrottleOptions<T> = {},
 ): BufferedIterator<T> {
-  const call = "throttle";
-  assertSource(source, call);
-  assertPositiveTime(intervalMs, call, "intervalMs");
-  assertCommonOptions(options, call);
-  assertOptionalBoolean(options.leading, call, "leading");
-  assertOptionalBoolean(options.trailing, call, "trailing");
+  const api = "throttle";
+  assertSource(source, api);
+  assertPositiveTime(intervalMs, api, "intervalMs");
+  assertCommonOptions(options, api);
+  assertOptionalBoolean(options.leading, api, "leading");
+  assertOptionalBoolean(options.trailing, api, "trailing");
   if (options.leading === false && options.trailing === false) {
-    throw new RangeError(`${call}: 'leading' and 'trailing' cannot both be false (nothing would pass), received false`);
+    throw new RangeError(`${api}: 'leading' and 'trailing' cannot both be false (nothing would pass), received false`);
   }
   return new Throttle(source, intervalMs, options);
 }
@@ -155,7 +155,7 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
 
   /** Hands the held item over and opens its interval. */
   #release(now: number): T {
-    const item = this.#held.take();
+    const item = this.#held.remove();
     this.#openUntil = now + this.#intervalMs;
     return item;
   }

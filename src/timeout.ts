@@ -57,10 +57,10 @@ export interface TimeoutOptions extends SignalOptions {
  * ```
  */
 export function timeout<T>(source: Source<T>, ms: number, options: TimeoutOptions = {}): SluiceIterator<T> {
-  const call = "timeout";
-  assertSource(source, call);
-  assertPositiveTime(ms, call, "ms");
-  assertCommonOptions(options, call);
+  const api = "timeout";
+  assertSource(source, api);
+  assertPositiveTime(ms, api, "ms");
+  assertCommonOptions(options, api);
   return new Timeout(source, ms, options);
 }
 

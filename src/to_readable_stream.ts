@@ -72,11 +72,11 @@ export interface ToReadableStreamOptions {
  * ```
  */
 export function toReadableStream<T>(source: Source<T>, options: ToReadableStreamOptions = {}): ReadableStream<T> {
-  const call = "toReadableStream";
-  assertSource(source, call);
-  assertOptions(options, call);
+  const api = "toReadableStream";
+  assertSource(source, api);
+  assertOptions(options, api);
   const highWaterMark = options.highWaterMark ?? 0;
-  assertNonNegativeInteger(highWaterMark, call, "highWaterMark");
+  assertNonNegativeInteger(highWaterMark, api, "highWaterMark");
   const upstream = new Upstream(source);
   return new ReadableStream<T>({
     pull(controller): Promise<void> {

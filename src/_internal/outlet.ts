@@ -218,7 +218,7 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
 
   /** Holds `item` in `slot`, dropping the item it replaces: keep-the-latest, for the drop strategies. */
   protected keepLatest(slot: Slot<T>, item: T): void {
-    if (slot.full) this.drop(slot.take());
+    if (slot.full) this.drop(slot.remove());
     slot.put(item);
   }
 

@@ -17,8 +17,8 @@ export class Slot<T> {
     this.#full = true;
   }
 
-  /** Empties the slot and returns its item; the caller checks `full` first. */
-  take(): T {
+  /** Empties the slot and returns its item; the caller checks `full` first. (`result()` is the `take()` of `Outlet`.) */
+  remove(): T {
     const item = this.#item as T;
     this.clear();
     return item;
@@ -26,7 +26,7 @@ export class Slot<T> {
 
   /** Empties the slot into a `next()` result, or returns undefined when it is empty. */
   result(): IteratorResult<T> | undefined {
-    return this.#full ? { value: this.take(), done: false } : undefined;
+    return this.#full ? { value: this.remove(), done: false } : undefined;
   }
 
   clear(): void {

@@ -1,6 +1,7 @@
 /**
  * Argument checks run at call time, so a bad argument throws where it was
  * written, with a message naming the call, the parameter and the value.
+ * `api` is the public function's name, as the message starts: `"throttle"`.
  */
 import type { Overflow } from "../types.ts";
 
@@ -21,43 +22,43 @@ export function isIterableSource(value: unknown): boolean {
       typeof (value as Iterable<unknown>)[Symbol.iterator] === "function");
 }
 
-export function assertSource(source: unknown, call: string, param = "source"): void {
+export function assertSource(source: unknown, api: string, param = "source"): void {
   if (!isIterableSource(source)) {
-    throw new TypeError(`${call}: '${param}' must be an AsyncIterable or Iterable, received ${describe(source)}`);
+    throw new TypeError(`${api}: '${param}' must be an AsyncIterable or Iterable, received ${describe(source)}`);
   }
 }
 
-export function assertPositiveInteger(value: unknown, call: string, param: string): void {
+export function assertPositiveInteger(value: unknown, api: string, param: string): void {
   if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
-    throw new RangeError(`${call}: '${param}' must be a positive integer, received ${describe(value)}`);
+    throw new RangeError(`${api}: '${param}' must be a positive integer, received ${describe(value)}`);
   }
 }
 
-export function assertNonNegativeInteger(value: unknown, call: string, param: string): void {
+export function assertNonNegativeInteger(value: unknown, api: string, param: string): void {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-    throw new RangeError(`${call}: '${param}' must be a non-negative integer, received ${describe(value)}`);
+    throw new RangeError(`${api}: '${param}' must be a non-negative integer, received ${describe(value)}`);
   }
 }
 
-export function assertPositiveTime(value: unknown, call: string, param: string): void {
+export function assertPositiveTime(value: unknown, api: string, param: string): void {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`${call}: '${param}' must be a positive finite number, received ${describe(value)}`);
+    throw new RangeError(`${api}: '${param}' must be a positive finite number, received ${describe(value)}`);
   }
 }
 
-export function assertFunction(value: unknown, call: string, param: string): void {
+export function assertFunction(value: unknown, api: string, param: string): void {
   if (typeof value !== "function") {
-    throw new TypeError(`${call}: '${param}' must be a function, received ${describe(value)}`);
+    throw new TypeError(`${api}: '${param}' must be a function, received ${describe(value)}`);
   }
 }
 
-export function assertOptionalFunction(value: unknown, call: string, param: string): void {
-  if (value !== undefined) assertFunction(value, call, param);
+export function assertOptionalFunction(value: unknown, api: string, param: string): void {
+  if (value !== undefined) assertFunction(value, api, param);
 }
 
-export function assertOptions(options: unknown, call: string, param = "options"): void {
+export function assertOptions(options: unknown, api: string, param = "options"): void {
   if (options === null || typeof options !== "object") {
-    throw new TypeError(`${call}: '${param}' must be an object, received ${describe(options)}`);
+    throw new TypeError(`${api}: '${param}' must be an object, received ${describe(options)}`);
   }
 }
 
@@ -65,36 +66,36 @@ export function assertOptions(options: unknown, call: string, param = "options")
  * The one check of a combinator's options object: it is an object, and `signal`
  * and `onDrop`, where given, are an `AbortSignal` and a function.
  */
-export function assertCommonOptions(options: unknown, call: string): void {
-  assertOptions(options, call);
+export function assertCommonOptions(options: unknown, api: string): void {
+  assertOptions(options, api);
   const { signal, onDrop } = options as { signal?: unknown; onDrop?: unknown };
-  assertSignal(signal, call);
-  assertOptionalFunction(onDrop, call, "onDrop");
+  assertSignal(signal, api);
+  assertOptionalFunction(onDrop, api, "onDrop");
 }
 
-export function assertOptionalBoolean(value: unknown, call: string, param: string): void {
+export function assertOptionalBoolean(value: unknown, api: string, param: string): void {
   if (value !== undefined && typeof value !== "boolean") {
-    throw new TypeError(`${call}: '${param}' must be a boolean, received ${describe(value)}`);
+    throw new TypeError(`${api}: '${param}' must be a boolean, received ${describe(value)}`);
   }
 }
 
-export function assertSignal(signal: unknown, call: string): void {
+export function assertSignal(signal: unknown, api: string): void {
   if (signal === undefined) return;
   const candidate = signal as AbortSignal | null;
   if (
     candidate === null || typeof candidate !== "object" || typeof candidate.aborted !== "boolean" ||
     typeof candidate.addEventListener !== "function"
   ) {
-    throw new TypeError(`${call}: 'signal' must be an AbortSignal, received ${describe(signal)}`);
+    throw new TypeError(`${api}: 'signal' must be an AbortSignal, received ${describe(signal)}`);
   }
 }
 
 const OVERFLOWS: readonly Overflow[] = ["wait", "drop-oldest", "drop-newest", "error"];
 
-export function assertOverflow(value: unknown, call: string): void {
+export function assertOverflow(value: unknown, api: string): void {
   if (value !== undefined && !OVERFLOWS.includes(value as Overflow)) {
     throw new RangeError(
-      `${call}: 'overflow' must be one of "wait", "drop-oldest", "drop-newest", "error", received ${describe(value)}`,
+      `${api}: 'overflow' must be one of "wait", "drop-oldest", "drop-newest", "error", received ${describe(value)}`,
     );
   }
 }

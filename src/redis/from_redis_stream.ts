@@ -108,17 +108,17 @@ export interface RedisStreamIterator extends SluiceIterator<RedisStreamMessage> 
  * ```
  */
 export function fromRedisStream(client: RedisClientLike, options: FromRedisStreamOptions): RedisStreamIterator {
-  const call = "fromRedisStream";
-  assertClient(client, call, true);
-  assertCommonOptions(options, call);
-  assertName(options.stream, call, "stream");
-  assertName(options.group, call, "group");
-  assertName(options.consumer, call, "consumer");
-  if (options.count !== undefined) assertPositiveInteger(options.count, call, "count");
-  if (options.blockMs !== undefined) assertPositiveInteger(options.blockMs, call, "blockMs");
-  if (options.claimIdleMs !== undefined) assertPositiveInteger(options.claimIdleMs, call, "claimIdleMs");
-  assertOptionalBoolean(options.autoAck, call, "autoAck");
-  if (options.startId !== undefined) assertName(options.startId, call, "startId");
+  const api = "fromRedisStream";
+  assertClient(client, api, true);
+  assertCommonOptions(options, api);
+  assertName(options.stream, api, "stream");
+  assertName(options.group, api, "group");
+  assertName(options.consumer, api, "consumer");
+  if (options.count !== undefined) assertPositiveInteger(options.count, api, "count");
+  if (options.blockMs !== undefined) assertPositiveInteger(options.blockMs, api, "blockMs");
+  if (options.claimIdleMs !== undefined) assertPositiveInteger(options.claimIdleMs, api, "claimIdleMs");
+  assertOptionalBoolean(options.autoAck, api, "autoAck");
+  if (options.startId !== undefined) assertName(options.startId, api, "startId");
   return new RedisStreamReader(client, options);
 }
 

@@ -99,19 +99,19 @@ export function toRedisStream(
   client: RedisCommandClient,
   options: ToRedisStreamOptions,
 ): Promise<ToRedisStreamResult> {
-  const call = "toRedisStream";
-  assertSource(source, call);
-  assertClient(client, call, false);
-  assertCommonOptions(options, call);
-  assertName(options.stream, call, "stream");
-  if (options.group !== undefined) assertName(options.group, call, "group");
-  if (options.maxLen !== undefined) assertPositiveInteger(options.maxLen, call, "maxLen");
+  const api = "toRedisStream";
+  assertSource(source, api);
+  assertClient(client, api, false);
+  assertCommonOptions(options, api);
+  assertName(options.stream, api, "stream");
+  if (options.group !== undefined) assertName(options.group, api, "group");
+  if (options.maxLen !== undefined) assertPositiveInteger(options.maxLen, api, "maxLen");
   if (options.maxLag !== undefined) {
-    assertPositiveInteger(options.maxLag, call, "maxLag");
-    if (options.group === undefined) throw new TypeError(`${call}: 'group' is required with 'maxLag'`);
+    assertPositiveInteger(options.maxLag, api, "maxLag");
+    if (options.group === undefined) throw new TypeError(`${api}: 'group' is required with 'maxLag'`);
   }
-  if (options.batch !== undefined) assertPositiveInteger(options.batch, call, "batch");
-  if (options.pollMs !== undefined) assertPositiveTime(options.pollMs, call, "pollMs");
+  if (options.batch !== undefined) assertPositiveInteger(options.batch, api, "batch");
+  if (options.pollMs !== undefined) assertPositiveTime(options.pollMs, api, "pollMs");
   return write(source, client, options);
 }
 
