@@ -238,69 +238,100 @@ export interface MeasureOptions {
 }
 
 export async function measureGroups(groups: readonly Group[], options: MeasureOptions = {}): Promise<GroupResult[]> {
-  const budgetMs = options.budgetMs ?? positiveEnv("SLUICE_BENCH_BUDGET_MS", 1500);
-  const minRounds = options.minRounds ?? positiveEnv("SLUICE_BENCH_MIN_ROUNDS", 5);
-  const maxRounds = Math.max(minRounds, options.maxRounds ?? positiveEnv("SLUICE_BENCH_MAX_ROUNDS", 11));
-  const warmup = options.warmup ?? 2;
+  const { budgetMs, minRounds, maxRounds, warmup } = measureSettings(options);
   const results: GroupResult[] = [];
   for (const group of groups) {
-    const samples = group.cases.map((): number[] => []);
-    const outs = group.cases.map(() => 0);
-    const problems = group.cases.map((): string | undefined => undefined);
+    const timer = new GroupTimer(group);
+    await timer.warmUp(warmup, budgetMs);
+    const started = performance.now();
+    let rounds = 0;
+    while (rounds < maxRounds && (rounds < minRounds || performance.now() - started < budgetMs)) {
+      await timer.round(rounds);
+      rounds++;
+    }
+    const result = timer.result(rounds);
+    options.onGroup?.(result);
+    results.push(result);
+  }
+  return results;
+}
 
-    const runs = group.cases.map((c) => {
+/**
+ * Times every case of every group in one rotation, as an application runs many
+ * combinators in one process: each round runs each case of each group once
+ * (groups and cases in a rotated order), so every case is timed while the engine
+ * has seen all the others, not just the ones of its own group. `budgetMs`
+ * bounds the whole run here, not each group.
+ */
+export async function measureTogether(groups: readonly Group[], options: MeasureOptions = {}): Promise<GroupResult[]> {
+  const { budgetMs, minRounds, maxRounds, warmup } = measureSettings(options);
+  const timers = groups.map((group) => new GroupTimer(group));
+  for (const timer of timers) await timer.warmUp(warmup, budgetMs);
+  const started = performance.now();
+  let rounds = 0;
+  while (rounds < maxRounds && (rounds < minRounds || performance.now() - started < budgetMs * groups.length)) {
+    for (let k = 0; k < timers.length; k++) await timers[(k + rounds) % timers.length]!.round(rounds);
+    rounds++;
+  }
+  const results = timers.map((timer) => timer.result(rounds));
+  for (const result of results) options.onGroup?.(result);
+  return results;
+}
+
+function measureSettings(options: MeasureOptions): Required<Omit<MeasureOptions, "onGroup">> {
+  const minRounds = options.minRounds ?? positiveEnv("SLUICE_BENCH_MIN_ROUNDS", 5);
+  return {
+    budgetMs: options.budgetMs ?? positiveEnv("SLUICE_BENCH_BUDGET_MS", 1500),
+    minRounds,
+    maxRounds: Math.max(minRounds, options.maxRounds ?? positiveEnv("SLUICE_BENCH_MAX_ROUNDS", 11)),
+    warmup: options.warmup ?? 2,
+  };
+}
+
+/** The timed passes of one group's cases, and the checks that each pass did all its work. */
+class GroupTimer {
+  readonly #group: Group;
+  readonly #runs: (() => Promise<number>)[];
+  readonly #samples: number[][];
+  readonly #outs: number[];
+  readonly #problems: (string | undefined)[];
+  readonly #slow: boolean[];
+
+  constructor(group: Group) {
+    this.#group = group;
+    this.#runs = group.cases.map((c) => {
       if (c.run !== undefined) return c.run;
       const iterate = c.iterate!;
       const drainCase = drainer();
       return () => drainCase(iterate());
     });
-    const pass = async (index: number): Promise<number> => {
-      const c = group.cases[index]!;
-      const run = runs[index]!;
-      await sleep(group.settleMs ?? 1);
-      // No forced gc before a pass by default: a full gc shrinks V8's young generation, and the
-      // pass after it then runs 1.5-2.5x slower while the heap grows back (measured on node 20).
-      if (FORCE_GC) collectGarbage();
-      reads.count = 0;
-      const started = now();
-      let out = -1;
-      try {
-        out = await run();
-      } catch (error) {
-        problems[index] ??= `threw: ${error instanceof Error ? error.message : String(error)}`;
-      }
-      const elapsed = now() - started;
-      outs[index] = out;
-      const expected = c.expect === undefined ? (c.items ?? group.items) : c.expect;
-      if (expected !== null && out !== expected && problems[index] === undefined) {
-        problems[index] = `produced ${out} items, expected ${expected}`;
-      }
-      // A dropping stage must still read its whole source (sources other than `numbers()` are not counted).
-      const items = c.items ?? group.items;
-      if (reads.count !== 0 && reads.count !== items && problems[index] === undefined) {
-        problems[index] = `read ${reads.count} source items, expected ${items}`;
-      }
-      return elapsed;
-    };
+    this.#samples = group.cases.map((): number[] => []);
+    this.#outs = group.cases.map(() => 0);
+    this.#problems = group.cases.map((): string | undefined => undefined);
+    this.#slow = group.cases.map(() => false);
+  }
 
-    const slow = group.cases.map(() => false);
-    for (let w = 0; w < warmup; w++) {
-      for (let i = 0; i < group.cases.length; i++) {
-        // A slow case (a peer at a few % of the floor) gets one warm-up pass, not more.
-        if (!slow[i]) slow[i] = (await pass(i)) > budgetMs / 4;
+  /** Untimed passes for the JIT; a slow case (a peer at a few % of the floor) gets one, not more. */
+  async warmUp(passes: number, budgetMs: number): Promise<void> {
+    for (let w = 0; w < passes; w++) {
+      for (let i = 0; i < this.#group.cases.length; i++) {
+        if (!this.#slow[i]) this.#slow[i] = (await this.#pass(i)) > budgetMs / 4;
       }
     }
-    const started = performance.now();
-    let rounds = 0;
-    while (rounds < maxRounds && (rounds < minRounds || performance.now() - started < budgetMs)) {
-      const n = group.cases.length;
-      for (let k = 0; k < n; k++) {
-        const i = (k + rounds) % n;
-        samples[i]!.push(await pass(i));
-      }
-      rounds++;
+  }
+
+  /** One timed pass of every case, starting at a case that moves with the round. */
+  async round(round: number): Promise<void> {
+    const n = this.#group.cases.length;
+    for (let k = 0; k < n; k++) {
+      const i = (k + round) % n;
+      this.#samples[i]!.push(await this.#pass(i));
     }
-    const result: GroupResult = {
+  }
+
+  result(rounds: number): GroupResult {
+    const group = this.#group;
+    return {
       id: group.id,
       clock: CLOCK,
       title: group.title,
@@ -309,7 +340,7 @@ export async function measureGroups(groups: readonly Group[], options: MeasureOp
       ...(group.targets === undefined ? {} : { targets: group.targets }),
       rounds,
       cases: group.cases.map((c, i) => {
-        const timed = samples[i]!;
+        const timed = this.#samples[i]!;
         const medianMs = median(timed);
         const items = c.items ?? group.items;
         return {
@@ -319,15 +350,41 @@ export async function measureGroups(groups: readonly Group[], options: MeasureOp
           medianMs,
           itemsPerSecond: items / (medianMs / 1000),
           samplesMs: timed.map((ms) => Math.round(ms * 100) / 100),
-          out: outs[i]!,
-          ...(problems[i] === undefined ? {} : { problem: problems[i] }),
+          out: this.#outs[i]!,
+          ...(this.#problems[i] === undefined ? {} : { problem: this.#problems[i] }),
         };
       }),
     };
-    options.onGroup?.(result);
-    results.push(result);
   }
-  return results;
+
+  async #pass(index: number): Promise<number> {
+    const group = this.#group;
+    const c = group.cases[index]!;
+    await sleep(group.settleMs ?? 1);
+    // No forced gc before a pass by default: a full gc shrinks V8's young generation, and the
+    // pass after it then runs 1.5-2.5x slower while the heap grows back (measured on node 20).
+    if (FORCE_GC) collectGarbage();
+    reads.count = 0;
+    const started = now();
+    let out = -1;
+    try {
+      out = await this.#runs[index]!();
+    } catch (error) {
+      this.#problems[index] ??= `threw: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const elapsed = now() - started;
+    this.#outs[index] = out;
+    const expected = c.expect === undefined ? (c.items ?? group.items) : c.expect;
+    if (expected !== null && out !== expected && this.#problems[index] === undefined) {
+      this.#problems[index] = `produced ${out} items, expected ${expected}`;
+    }
+    // A dropping stage must still read its whole source (sources other than `numbers()` are not counted).
+    const items = c.items ?? group.items;
+    if (reads.count !== 0 && reads.count !== items && this.#problems[index] === undefined) {
+      this.#problems[index] = `read ${reads.count} source items, expected ${items}`;
+    }
+    return elapsed;
+  }
 }
 
 function sleep(ms: number): Promise<void> {

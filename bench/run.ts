@@ -11,6 +11,8 @@
  *   --no-memory               skip the memory benchmark
  *   --quick                   fewer items and rounds (a smoke test; nothing is written)
  *   --no-write                print only; RESULTS.md / chart.svg / results.json stay as they are
+ *   --app-only                only the application-like run (every bench file's groups timed together in one
+ *                             process per runtime, the README's headline); writes nothing unless --write
  *   --report                  rebuild RESULTS.md and chart.svg from results.json, run nothing
  * A partial run (--runtime, --filter, --no-memory) writes nothing unless --write is given.
  */
@@ -20,13 +22,15 @@ import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { formatRate, formatRatio, type GroupResult, groupTable, ratios, type RuntimeName } from "./_harness.ts";
 import type { MemoryResult } from "./memory.bench.ts";
-import { chartSvg, resultsMarkdown, type RunResults, type RuntimeResults } from "./_report.ts";
+import { appTargetLines, chartSvg, resultsMarkdown, type RunResults, type RuntimeResults } from "./_report.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
 const bin = (name: string) => `${root}node_modules/.bin/${name}`;
 /** A bench process that has not finished by then is stopped; its figures are missing from the report. */
 const PROCESS_TIMEOUT_MS = 4 * 60_000;
+/** The application-like run times every bench file's groups in one process. */
+const APP_TIMEOUT_MS = 20 * 60_000;
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(name);
@@ -41,7 +45,8 @@ const runtimes = (option("--runtime")?.split(",") ?? ALL).filter((r): r is Runti
 );
 const filter = option("--filter");
 const quick = flag("--quick");
-const memory = !flag("--no-memory");
+const appOnly = flag("--app-only");
+const memory = !flag("--no-memory") && !appOnly;
 const partial = runtimes.length < ALL.length || filter !== undefined || !memory;
 const write = flag("--write") || (!flag("--no-write") && !quick && !partial);
 
@@ -66,7 +71,11 @@ const env: Record<string, string | undefined> = {
 };
 
 /** Runs one process, echoing its output (but not the result line), and returns the parsed result line. */
-function runProcess(commandLine: [string, string[]], marker: string): Promise<unknown> {
+function runProcess(
+  commandLine: [string, string[]],
+  marker: string,
+  timeoutMs = PROCESS_TIMEOUT_MS,
+): Promise<unknown> {
   const [cmd, args] = commandLine;
   const started = performance.now();
   return new Promise((resolve) => {
@@ -85,9 +94,9 @@ function runProcess(commandLine: [string, string[]], marker: string): Promise<un
     });
     child.stderr.on("data", (chunk: Buffer) => process.stderr.write(chunk));
     const timer = setTimeout(() => {
-      process.stderr.write(`\n${cmd} ${args.join(" ")} did not finish in ${PROCESS_TIMEOUT_MS / 1000}s; stopping it\n`);
+      process.stderr.write(`\n${cmd} ${args.join(" ")} did not finish in ${timeoutMs / 1000}s; stopping it\n`);
       child.kill("SIGKILL");
-    }, PROCESS_TIMEOUT_MS);
+    }, timeoutMs);
     child.on("close", (code) => {
       clearTimeout(timer);
       if (buffered.startsWith(marker)) result = JSON.parse(buffered.slice(marker.length));
@@ -171,8 +180,22 @@ async function main(): Promise<void> {
   };
   for (const runtime of runtimes) {
     console.log(`\n##### ${runtime} #####`);
-    const entry: RuntimeResults = { runtime, version: runtime, gc: false, groups: [], memory: [] };
-    for (const file of files) {
+    const entry: RuntimeResults = { runtime, version: runtime, gc: false, app: [], groups: [], memory: [] };
+    // The headline: every group of every bench file in one rotation, in one process, as an application runs them.
+    console.log(`\n# ${runtime} every bench file in one process`);
+    const app = (await runProcess(
+      command[runtime]("bench/_worker.ts", "--together", ...files),
+      "@@sluice-bench ",
+      APP_TIMEOUT_MS,
+    )) as
+      | WorkerReport
+      | undefined;
+    if (app !== undefined) {
+      entry.version = app.version;
+      entry.gc = app.gc;
+      for (const result of app.results) entry.app!.push(...result.groups);
+    }
+    for (const file of appOnly ? [] : files) {
       console.log(`\n# ${runtime} ${file}`);
       const report = (await runProcess(command[runtime]("bench/_worker.ts", file), "@@sluice-bench ")) as
         | WorkerReport
@@ -195,6 +218,7 @@ async function main(): Promise<void> {
     run.runtimes.push(entry);
   }
   for (const runtime of run.runtimes) console.log(summary(runtime));
+  for (const runtime of run.runtimes) console.log(appTargetLines(runtime).join("\n"));
   for (const runtime of run.runtimes) {
     for (const group of runtime.groups) {
       for (const c of group.cases) {
