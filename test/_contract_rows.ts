@@ -665,6 +665,36 @@ export const rows: Row[] = [
     drains: true,
     emitMs: 0,
   },
+  // Fused pairs: a sluice stage reading another takes its held items without a promise (Outlet.poll).
+  // The same rules hold for the pair as for each stage alone.
+  {
+    name: "fused boundedBuffer → boundedBuffer",
+    make: (source, signal) => boundedBuffer(boundedBuffer(source, 2, { signal }), 3, { signal }),
+    invalid: [],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "fused boundedBuffer → debounce",
+    make: (source, signal) => debounce(boundedBuffer(source, 2, { signal }), 20, { maxWaitMs: 40, signal }),
+    invalid: [],
+    lossless: false,
+    drains: true,
+    emitMs: 20,
+  },
+  {
+    name: "fused boundedBuffer drop-oldest → sampleNth → meter",
+    make: (source, signal) =>
+      meter(sampleNth(boundedBuffer(source, 2, { overflow: "drop-oldest", signal }), 1, { signal }), {
+        report: () => {},
+        signal,
+      }),
+    invalid: [],
+    lossless: false,
+    drains: true,
+    emitMs: 0,
+  },
   // new rows go above this line
 ];
 

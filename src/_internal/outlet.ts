@@ -137,6 +137,43 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     return this.#s.waiters.size > 0;
   }
 
+  /**
+   * Fusion: a sluice stage reading this one takes the next item as `next()` would hand it
+   * over at once, with no promise in between. Undefined whenever `next()` would not answer
+   * at once with an item (nothing held, a call already waiting, not started, closed,
+   * aborted): the reader then calls `next()` as usual, so both paths keep every rule.
+   */
+  static poll<T>(outlet: Outlet<T>): IteratorResult<T> | undefined {
+    const s = outlet.#s;
+    if (s.status === INITIAL || s.status === CLOSED || s.waiters.size > 0 || s.passing !== undefined) return undefined;
+    if (s.signal?.aborted) return undefined;
+    const held = outlet.take();
+    if (held === undefined) return undefined;
+    if (s.status === FINISHING) outlet.checkFinish();
+    outlet.demand();
+    return held;
+  }
+
+  /**
+   * Fusion, when `poll()` found nothing: waits for the next result as `next()` would, but
+   * with callbacks the outlet calls synchronously when it settles that wait, so an item
+   * crosses a chain of sluice stages with no promise between them. False when `next()`
+   * would not simply wait (not started, ended, aborted, a call already waiting): the
+   * reader then calls `next()` as usual.
+   */
+  static request<T>(
+    outlet: Outlet<T>,
+    onResult: (result: IteratorResult<T>) => void,
+    onError: (error: unknown) => void,
+  ): boolean {
+    const s = outlet.#s;
+    if (s.status !== RUNNING && s.status !== FINISHING) return false;
+    if (s.waiters.size > 0 || s.passing !== undefined || s.signal?.aborted) return false;
+    s.waiters.waitWith(onResult, onError);
+    outlet.demand();
+    return true;
+  }
+
   next(): Promise<IteratorResult<T>> {
     const s = this.#s;
     if (s.status === CLOSED) return this.#settleTerminal();

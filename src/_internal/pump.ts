@@ -13,6 +13,9 @@ import { ENDED, FINISHING, Outlet, type OutletState, RUNNING } from "./outlet.ts
 import { Upstream } from "./upstream.ts";
 import type { Source } from "../types.ts";
 
+/** Marks a read of a fused source in flight (`Outlet.request`): its callbacks answer it, not this promise. */
+const FUSED_READ: Promise<never> = new Promise<never>(() => {});
+
 export interface PumpOptions<In> {
   signal?: AbortSignal | undefined;
   onDrop?: ((item: In) => void) | undefined;
@@ -34,6 +37,8 @@ class PumpState<In> {
   claimed = false;
   /** A sync source's iterator, read in a plain loop; false for an async source; undefined before the first pull. */
   sync: Iterator<In> | false | undefined = undefined;
+  /** The source when it is another sluice stage: its held items are taken without a promise (see `Outlet.poll`). */
+  fused: Outlet<In> | undefined = undefined;
   /** The sync loop is running: a pull from inside it (through `received()`) must not start another. */
   looping = false;
   /** No more reads: the source ended or threw, `readNoMore()` was called, or the iteration ended. */
@@ -125,7 +130,10 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     const p = this.#p;
     const outlet = p.outlet;
     // Only between reads of an async source, once reading began, with nobody waiting and nothing ended.
-    if (p.claimed || p.sourceDone || p.sync !== false || outlet.status !== RUNNING || outlet.waiters.size > 0) {
+    if (
+      p.claimed || p.sourceDone || p.sync !== false || p.fused !== undefined || outlet.status !== RUNNING ||
+      outlet.waiters.size > 0
+    ) {
       return undefined;
     }
     if (p.read === undefined) this.#startRead();
@@ -141,6 +149,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     if (p.sync === undefined) {
       try {
         p.sync = p.upstream.syncIterator() ?? false;
+        if (p.sync === false) p.fused = p.upstream.fusedOutlet();
       } catch (error) {
         this.#onError(error);
         return;
@@ -152,8 +161,40 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       if (breather.paused) return;
       if (breather.due()) return breather.pause(this.pull);
     }
+    if (p.fused !== undefined) {
+      if (this.#pullFused(p.fused)) return;
+      p.read = FUSED_READ;
+      if (Outlet.request(p.fused, this.#onResult, this.#onError)) return;
+      p.read = undefined;
+    }
     this.#startRead();
   };
+
+  /**
+   * Takes what another sluice stage holds without a promise per item, while there is
+   * room. Returns false when it holds nothing: the read `room()` allowed then goes
+   * through its `next()` as for any async source.
+   */
+  #pullFused(upstream: Outlet<In>): boolean {
+    const p = this.#p;
+    const breather = p.breather;
+    p.looping = true;
+    try {
+      for (;;) {
+        const result = Outlet.poll(upstream);
+        if (result === undefined) return false;
+        this.received(result.value);
+        if (p.sourceDone || p.outlet.status >= FINISHING) return true;
+        if (breather !== undefined && (breather.paused || breather.due())) {
+          if (!breather.paused) breather.pause(this.pull);
+          return true;
+        }
+        if (!this.room()) return true;
+      }
+    } finally {
+      p.looping = false;
+    }
+  }
 
   /** Reads a sync source in a plain loop while there is room: no promise per item. */
   #pullSync(iterator: Iterator<In>): void {

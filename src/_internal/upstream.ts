@@ -5,6 +5,7 @@
  */
 import type { Source } from "../types.ts";
 import { noop } from "./noop.ts";
+import { Outlet } from "./outlet.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
 
@@ -35,6 +36,15 @@ export class Upstream<T> {
   syncIterator(): Iterator<T> | undefined {
     const iterator = this.#iterator ?? this.#open();
     return iterator instanceof SyncAsAsync ? iterator.inner : undefined;
+  }
+
+  /**
+   * The source itself when it is another sluice stage (opening it if needed), so a pump
+   * can take its held items synchronously (`Outlet.poll`); undefined for any other source.
+   */
+  fusedOutlet(): Outlet<T> | undefined {
+    const iterator = this.#iterator ?? this.#open();
+    return iterator instanceof Outlet ? iterator : undefined;
   }
 
   /** Pulls the next item. Never throws: a synchronous throw becomes a rejection. */
