@@ -12,7 +12,7 @@
  * running.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,7 +24,7 @@ export const BROKER_INSTALL = "apt-get install -y rabbitmq-server";
 export interface Broker {
   port: number;
   url: string;
-  /** The broker's (beam) process id, for a test that stops it mid-run. */
+  /** The Erlang VM's process id (from the broker's pid file), for a test that stops the broker mid-run. */
   pid: number;
   /** Stops the broker and its epmd, removes its directory; resolves once they are gone. Safe to call twice. */
   stop(): Promise<void>;
@@ -92,7 +92,8 @@ function speaksAmqp(port: number): Promise<boolean> {
   });
 }
 
-// The watchdog: epmd and the broker in the background, then wait for stdin to close.
+// The watchdog: epmd and the broker in the background, then wait for stdin to close. The broker's start script
+// ends in a process (erlexec) that is not the Erlang VM: the VM's own pid is read from the pid file it writes.
 const WATCHDOG = `
 "$EPMD_BIN" -port "$ERL_EPMD_PORT" -address 127.0.0.1 &
 epmd_pid=$!
@@ -102,9 +103,8 @@ while ! "$EPMD_BIN" -port "$ERL_EPMD_PORT" -names >/dev/null 2>&1; do
 done
 "$BROKER_SCRIPT" &
 broker_pid=$!
-echo "pid $broker_pid"
 cat >/dev/null
-kill -KILL $broker_pid $epmd_pid 2>/dev/null
+kill -KILL $(cat "$RABBITMQ_PID_FILE" 2>/dev/null) $broker_pid $epmd_pid 2>/dev/null
 wait
 rm -rf "$BROKER_DIR"
 `;
@@ -158,11 +158,8 @@ export async function startBroker(timeoutMs = 120_000): Promise<Broker> {
   (child.stderr as unknown as { unref?(): void }).unref?.();
   (child.stdin as unknown as { unref?(): void }).unref?.();
   let output = "";
-  let pid = 0;
   const onData = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-8000);
-    const match = /^pid (\d+)$/m.exec(output);
-    if (pid === 0 && match) pid = Number(match[1]);
   };
   child.stdout!.on("data", onData);
   child.stderr!.on("data", onData);
@@ -202,6 +199,13 @@ export async function startBroker(timeoutMs = 120_000): Promise<Broker> {
   child.stderr!.removeListener("data", onData);
   child.stdout!.resume();
   child.stderr!.resume();
+  let pid: number;
+  try {
+    pid = Number(readFileSync(env.RABBITMQ_PID_FILE!, "utf8").trim());
+  } catch (error) {
+    await stop();
+    throw new Error(`rabbitmq-server wrote no pid file: ${String(error)}`);
+  }
   return { port, url: `amqp://guest:guest@127.0.0.1:${port}`, pid, stop };
 }
 
