@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { concurrencyLimit } from "../mod.ts";
-import { collect, deferred, instrumented, settle } from "./_helpers.ts";
+import { collect, deferred, instrumented, rejection, settle } from "./_helpers.ts";
 
 const test = suite("concurrencyLimit");
 
@@ -102,12 +102,7 @@ test("concurrencyLimit() starts no new call after the first error", async () => 
   const first = it.next();
   await settle();
   calls[0].reject(error);
-  try {
-    await first;
-    assert.unreachable("expected the error");
-  } catch (thrown) {
-    assert.is(thrown, error);
-  }
+  assert.is(await rejection(first), error);
   calls[1].resolve(1);
   await settle();
   assert.is(calls.length, 2, "no call after the error");
@@ -127,12 +122,7 @@ test("concurrencyLimit() unordered: a call that settles after an error is discar
   await settle();
   calls[2].resolve(3);
   await settle();
-  try {
-    await it.next();
-    assert.unreachable("expected the error");
-  } catch (thrown) {
-    assert.is(thrown, error);
-  }
+  assert.is(await rejection(it.next()), error);
   assert.equal(await it.next(), { value: undefined, done: true });
 });
 
@@ -142,12 +132,7 @@ test("concurrencyLimit() accepts a synchronous fn and a synchronous throw", asyn
   const it = concurrencyLimit([1, 2], 2, () => {
     throw error;
   });
-  try {
-    await it.next();
-    assert.unreachable();
-  } catch (thrown) {
-    assert.is(thrown, error);
-  }
+  assert.is(await rejection(it.next()), error);
 });
 
 test.run();

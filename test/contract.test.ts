@@ -12,6 +12,7 @@ import {
   manualSource,
   rejection,
   settle,
+  thrown,
   unhandledDuring,
 } from "./_helpers.ts";
 import { carried, type Row, rows } from "./_contract_rows.ts";
@@ -138,14 +139,9 @@ for (const row of rows) {
   test("validates arguments at the call, naming the call, the parameter and the value", () => {
     const call = row.name.split(" ")[0];
     for (const bad of row.invalid) {
-      let thrown: unknown;
-      try {
-        bad.call();
-      } catch (error) {
-        thrown = error;
-      }
-      assert.instance(thrown, bad.type, `${bad.param} should throw ${bad.type.name}`);
-      const message = (thrown as Error).message;
+      const error = thrown(bad.call);
+      assert.instance(error, bad.type, `${bad.param} should throw ${bad.type.name}`);
+      const message = (error as Error).message;
       assert.ok(message.startsWith(`${call}:`), `message names the call: ${message}`);
       assert.ok(message.includes(bad.param), `message names ${bad.param}: ${message}`);
       assert.ok(message.includes(bad.received), `message shows ${bad.received}: ${message}`);

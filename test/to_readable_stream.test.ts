@@ -3,7 +3,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { toReadableStream } from "../src/to_readable_stream.ts";
 import { boundedBuffer } from "../src/bounded_buffer.ts";
-import { delay, instrumented, settle, unhandledDuring } from "./_helpers.ts";
+import { delay, instrumented, rejection, settle, unhandledDuring } from "./_helpers.ts";
 
 const test = suite("toReadableStream");
 
@@ -120,12 +120,7 @@ test("toReadableStream() errors the stream with the source's error, after the it
     const reader = toReadableStream(source).getReader();
     assert.equal(await reader.read(), { value: 1, done: false });
     assert.equal(await reader.read(), { value: 2, done: false });
-    try {
-      await reader.read();
-      assert.unreachable("read() should reject");
-    } catch (caught) {
-      assert.is(caught, error);
-    }
+    assert.is(await rejection(reader.read()), error);
   });
   assert.equal(unhandled, []);
 });
