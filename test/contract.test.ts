@@ -16,8 +16,45 @@ import {
   unhandledDuring,
 } from "./_helpers.ts";
 import { carried, type Row, rows } from "./_contract_rows.ts";
+import { pipeTo, toReadableStream } from "../mod.ts";
+import { toRedisStream } from "../src/redis/mod.ts";
 
 const SOURCE = [1, 2, 3];
+
+/** Rows whose source is pushed in by the table's producer (pumpedChannel, pumpedEmitter), not passed to the call. */
+const PUSHED = /^(channel|fromEvents)\b/;
+
+/** The two commonest slips as a source, and the hint every combinator's message ends with. */
+const SLIPS: [string, () => unknown, string][] = [
+  [
+    "a Promise",
+    () => Promise.resolve([1, 2]),
+    "received a Promise: did you mean to await it, or to pass an async iterable?",
+  ],
+  [
+    "an async generator function",
+    () =>
+      async function* () {
+        yield 1;
+      },
+    "received a function: call the generator function to get its iterator",
+  ],
+  [
+    "a generator function",
+    () =>
+      function* () {
+        yield 1;
+      },
+    "received a function: call the generator function to get its iterator",
+  ],
+];
+
+function assertSlipMessage(call: () => unknown, what: string, hint: string): void {
+  const error = thrown(call);
+  assert.instance(error, TypeError, `${what} as the source throws a TypeError at the call`);
+  const message = (error as Error).message;
+  assert.ok(message.includes("must be an AsyncIterable or Iterable, " + hint), `${what}: ${message}`);
+}
 
 /** Checks that `result` is an item (not done) carrying exactly `expected`. */
 function assertCarries(row: Row, result: IteratorResult<unknown>, expected: number[]): void {
@@ -69,6 +106,28 @@ function parkedSource(): AsyncIterable<number> & { yield(item: number): void; cl
   };
   return source;
 }
+
+const outside = suite("contract: calls outside the table that take a source");
+
+outside(
+  "a Promise or an uncalled generator function as the source: a TypeError at the call that names the slip",
+  () => {
+    const client = { sendCommand: () => Promise.resolve(null) };
+    const calls: [string, (source: never) => unknown][] = [
+      ["toReadableStream", (source) => toReadableStream(source)],
+      ["pipeTo", (source) => pipeTo(source, new WritableStream())],
+      ["toRedisStream", (source) => toRedisStream(source, client as never, { stream: "s" })],
+    ];
+    for (const [name, call] of calls) {
+      for (const [what, slip, hint] of SLIPS) {
+        assertSlipMessage(() => call(slip() as never), `${name}: ${what}`, hint);
+        assert.ok((thrown(() => call(slip() as never)) as Error).message.startsWith(`${name}: 'source'`));
+      }
+    }
+  },
+);
+
+outside.run();
 
 for (const row of rows) {
   const test = suite(`contract: ${row.name}`);
@@ -146,6 +205,11 @@ for (const row of rows) {
       assert.ok(message.includes(bad.param), `message names ${bad.param}: ${message}`);
       assert.ok(message.includes(bad.received), `message shows ${bad.received}: ${message}`);
     }
+  });
+
+  test("a Promise or an uncalled generator function as the source: a TypeError at the call that names the slip", () => {
+    if (PUSHED.test(row.name)) return;
+    for (const [what, slip, hint] of SLIPS) assertSlipMessage(() => row.make(slip() as never), what, hint);
   });
 
   test("return() closes the source exactly once and leaves no timer or listener", async () => {

@@ -22,9 +22,22 @@ export function isIterableSource(value: unknown): boolean {
       typeof (value as Iterable<unknown>)[Symbol.iterator] === "function");
 }
 
+/** The two commonest slips get a hint: a promise of a source, and a generator function not called. */
+function describeSource(value: unknown): string {
+  if (value != null && typeof (value as PromiseLike<unknown>).then === "function") {
+    return "a Promise: did you mean to await it, or to pass an async iterable?";
+  }
+  if (typeof value === "function" && GENERATOR_FUNCTIONS.includes(Object.prototype.toString.call(value))) {
+    return "a function: call the generator function to get its iterator";
+  }
+  return describe(value);
+}
+
+const GENERATOR_FUNCTIONS = ["[object GeneratorFunction]", "[object AsyncGeneratorFunction]"];
+
 export function assertSource(source: unknown, api: string, param = "source"): void {
   if (!isIterableSource(source)) {
-    throw new TypeError(`${api}: '${param}' must be an AsyncIterable or Iterable, received ${describe(source)}`);
+    throw new TypeError(`${api}: '${param}' must be an AsyncIterable or Iterable, received ${describeSource(source)}`);
   }
 }
 
