@@ -43,3 +43,4 @@ export * from "./src/meter.ts";
 export * from "./src/adaptive_concurrency.ts";
 export * from "./src/merge_priority.ts";
 export * from "./src/broadcast.ts";
+export * from "./src/group_by.ts";

@@ -4,7 +4,7 @@
  */
 import { FanIn } from "./_internal/fan_in.ts";
 import { assertCommonOptions, assertNonNegativeInteger, assertSource, describe } from "./_internal/validate.ts";
-import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
+import type { SignalOptions, SluiceIterator, Source, SourceItem } from "./types.ts";
 
 /** Options for {@linkcode mergePriority}. */
 export interface MergePriorityOptions extends SignalOptions {
@@ -42,7 +42,8 @@ export interface MergePriorityOptions extends SignalOptions {
  * Memory: at most one item per source. Choosing costs one pass over the
  * sources per item.
  *
- * @param sources The sources, highest priority first, async or plain iterables.
+ * @param sources The sources, highest priority first, async or plain iterables. The item type is the
+ *   union of the sources' (`mergePriority([[1], ["stop"]])` yields `number | string`).
  * @param options `fairness` and `signal`.
  * @returns An async iterator of every item of every source, each source's items in their order.
  * @throws {TypeError} If `sources` is not an array, a source is not iterable (named as `'sources[1]'`), or an option has the wrong type.
@@ -65,6 +66,11 @@ export interface MergePriorityOptions extends SignalOptions {
  * assert.deepEqual(handled, ["urgent1", "bulk1", "urgent2", "urgent3", "bulk2", "urgent4", "urgent5", "bulk3"]);
  * ```
  */
+export function mergePriority<T>(sources: Source<T>[], options?: MergePriorityOptions): SluiceIterator<T>;
+export function mergePriority<S extends Source<unknown>[]>(
+  sources: [...S],
+  options?: MergePriorityOptions,
+): SluiceIterator<SourceItem<S[number]>>;
 export function mergePriority<T>(sources: Source<T>[], options: MergePriorityOptions = {}): SluiceIterator<T> {
   const api = "mergePriority";
   if (!Array.isArray(sources)) {

@@ -15,6 +15,7 @@ import { meter } from "../mod.ts";
 import { adaptiveConcurrency } from "../mod.ts";
 import { mergePriority } from "../mod.ts";
 import { broadcast, type SubscribeOptions } from "../mod.ts";
+import { type Group, groupBy } from "../mod.ts";
 
 /** What a row's combinator yields: numbers, or values that carry numbers (see `Row.flatten`). */
 export type Iter = AsyncIterator<unknown> & AsyncIterable<unknown>;
@@ -693,6 +694,39 @@ export const rows: Row[] = [
     invalid: [],
     lossless: false,
     drains: true,
+    emitMs: 0,
+  },
+  {
+    // Every item is its own key, so the outer iterator yields one group per source item, in order:
+    // `flatten` reads the item back from the group's key. The groups are never read; each holds its
+    // one item, far from the capacity, so nothing holds the source back.
+    name: "groupBy",
+    make: (source, signal) => groupBy(source, (item) => item, { signal }),
+    flatten: (group) => [(group as Group<number, number>).key],
+    invalid: [
+      { call: () => groupBy(4 as never, (x) => x), type: TypeError, param: "'source'", received: "received 4" },
+      { call: () => groupBy([], null as never), type: TypeError, param: "'keyOf'", received: "received null" },
+      {
+        call: () => groupBy([], (x) => x, { capacity: 0 }),
+        type: RangeError,
+        param: "'capacity'",
+        received: "received 0",
+      },
+      {
+        call: () => groupBy([], (x) => x, { maxKeys: -2 }),
+        type: RangeError,
+        param: "'maxKeys'",
+        received: "received -2",
+      },
+      {
+        call: () => groupBy([], (x) => x, { idleMs: 0 }),
+        type: RangeError,
+        param: "'idleMs'",
+        received: "received 0",
+      },
+    ],
+    lossless: true,
+    drains: false,
     emitMs: 0,
   },
   // new rows go above this line

@@ -244,4 +244,13 @@ test("mergePriority() validates its arguments at the call, naming the parameter 
   }
 });
 
+test("mergePriority() types: the union of the sources' item types", async () => {
+  const mixed = mergePriority([[1, 2], ["stop"]]);
+  const typed: AsyncIterator<number | string> = mixed;
+  // @ts-expect-error: the items are number | string, not number
+  const narrow: AsyncIterator<number> = mixed;
+  assert.ok(typed && narrow);
+  assert.equal(await collect(mixed), [1, "stop", 2]);
+});
+
 test.run();
