@@ -2,20 +2,29 @@
  * `adaptiveConcurrency`: map items through an async function with a concurrency limit that is found, not set.
  * @module
  */
-import { type CallState, FULFILLED, isThenable, type Mapper, PENDING, REJECTED } from "./_internal/calls.ts";
-import { Control } from "./_internal/limit_control.ts";
-import { Pump } from "./_internal/pump.ts";
-import { Queue } from "./_internal/queue.ts";
 import {
-  assertCommonOptions,
+  type Call,
+  type CallConfig,
+  callConfig,
+  Calls,
+  FAILED,
+  type Mapper,
+  type Outcome,
+  SUCCEEDED,
+  TIMED_OUT,
+} from "./_internal/calls.ts";
+import { Control } from "./_internal/limit_control.ts";
+import { Queue } from "./_internal/queue.ts";
+import { type RetryDecision, RetryPolicy } from "./_internal/retry.ts";
+import {
   assertFunction,
-  assertOptionalBoolean,
   assertOptionalFunction,
   assertPositiveInteger,
   assertPositiveTime,
   assertSource,
   describe,
 } from "./_internal/validate.ts";
+import type { CallContext, RetryOptions, Settled } from "./concurrency_limit.ts";
 import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
 
 /**
@@ -42,7 +51,10 @@ import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
  */
 export type LimitAlgorithm = "aimd" | "gradient";
 
-/** Options for {@linkcode adaptiveConcurrency}. */
+/**
+ * Options for {@linkcode adaptiveConcurrency}. When `signal` aborts, the signal
+ * of every call still running aborts with the same reason.
+ */
 export interface AdaptiveConcurrencyOptions extends SignalOptions {
   /** The lowest the limit goes (default 1). */
   min?: number;
@@ -73,16 +85,31 @@ export interface AdaptiveConcurrencyOptions extends SignalOptions {
   /** Results in input order (`true`), or as they settle (`false`, the default). */
   ordered?: boolean;
   /**
-   * Decides what a failed call means. Return `true` for an error that says the
-   * downstream is overloaded (HTTP 429 or 503, a refused connection): the limit
-   * decreases (`× backoff`, once per round trip) and the item is called again,
-   * ahead of new items, once a call slot is free under the new limit. `attempt`
-   * is 1 for the first failure of an item. Return `false` (or leave it out) and
-   * the error ends the iteration, as in {@linkcode concurrencyLimit}.
+   * Decides whether a failed call means overload. Return `true` for an error
+   * that says the downstream is overloaded (HTTP 429 or 503, a refused
+   * connection), or a number of ms to wait (a `Retry-After` header): the limit
+   * decreases (`× backoff`, once per round trip, never below `min`) and the item
+   * is called again after the backoff delay of `retry` (its defaults without it:
+   * 100 ms doubling up to 10 s, full jitter) or the wait given, ahead of new
+   * items, once a call slot is free under the new limit. `attempt` is 1 for the
+   * first failure of an item; with `retry`, its `attempts` and budget bound
+   * these retries too. Return `false` (or leave it out) and the error meets
+   * `retry` and `settle`, and without them ends the iteration, as in
+   * {@linkcode concurrencyLimit}. If it throws, the iteration fails with that error.
    */
-  retryOn?: (error: unknown, attempt: number) => boolean;
+  retryOn?: (error: unknown, attempt: number) => boolean | number;
   /** Called with the new limit each time it changes. If it throws, the iteration fails with that error. */
   onLimit?: (limit: number) => void;
+  /**
+   * The longest an attempt may run, in ms: then its `context.signal` aborts with
+   * a {@linkcode TimeoutError}, the attempt fails with it and counts as
+   * congestion (the limit decreases as for an overload error).
+   */
+  timeoutMs?: number;
+  /** Retry failed calls with backoff, as in {@linkcode concurrencyLimit}; see {@linkcode RetryOptions}. */
+  retry?: RetryOptions;
+  /** Yield each call's outcome as a {@linkcode Settled} instead of ending at the first error. */
+  settle?: boolean;
 }
 
 /** The iterator {@linkcode adaptiveConcurrency} returns: its current `limit` is readable at any time. */
@@ -183,13 +210,28 @@ export interface AdaptiveIterator<R> extends SluiceIterator<R> {
  */
 export function adaptiveConcurrency<T, R>(
   source: Source<T>,
-  fn: (item: T, index: number) => R | PromiseLike<R>,
+  fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
+  options: AdaptiveConcurrencyOptions & { settle: true },
+): AdaptiveIterator<Settled<T, Awaited<R>>>;
+export function adaptiveConcurrency<T, R>(
+  source: Source<T>,
+  fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
+  options?: AdaptiveConcurrencyOptions & { settle?: false },
+): AdaptiveIterator<Awaited<R>>;
+export function adaptiveConcurrency<T, R>(
+  source: Source<T>,
+  fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
+  options?: AdaptiveConcurrencyOptions,
+): AdaptiveIterator<Awaited<R> | Settled<T, Awaited<R>>>;
+export function adaptiveConcurrency<T, R>(
+  source: Source<T>,
+  fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
   options: AdaptiveConcurrencyOptions = {},
-): AdaptiveIterator<R> {
+): AdaptiveIterator<unknown> {
   const api = "adaptiveConcurrency";
   assertSource(source, api);
   assertFunction(fn, api, "fn");
-  assertCommonOptions(options, api);
+  const config = callConfig(options, api, false);
   const min = options.min ?? 1;
   assertPositiveInteger(min, api, "min");
   const max = options.max ?? Math.max(min, 200);
@@ -215,49 +257,42 @@ export function adaptiveConcurrency<T, R>(
   if (typeof backoff !== "number" || !(backoff > 0 && backoff < 1)) {
     throw new RangeError(`${api}: 'backoff' must be a number between 0 and 1, received ${describe(backoff)}`);
   }
-  assertOptionalBoolean(options.ordered, api, "ordered");
   assertOptionalFunction(options.retryOn, api, "retryOn");
   assertOptionalFunction(options.onLimit, api, "onLimit");
   const control = new Control(algorithm, min, max, initial, tolerance, backoff, options.latencyTarget);
-  return new Adaptive(source, fn, control, options);
+  // Overload retries wait as `retry` says, or with its default delays and no bound of their own.
+  const overloadRetry = config.retry ?? new RetryPolicy(api, {}, false);
+  return new Adaptive(source, fn, control, config, overloadRetry, options);
 }
 
-/** One item's call, and how it ended. */
-interface Call<T> {
-  item: T;
-  index: number;
-  /** Failures so far that were retried. */
-  attempt: number;
-  state: CallState;
-  /** The result, or the error when rejected. */
-  value: unknown;
+/** An error that says a call was cut short: it counts as congestion. */
+function isAbort(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === "AbortError" || name === "TimeoutError";
 }
 
-class Adaptive<T, R> extends Pump<T, R> implements AdaptiveIterator<R> {
-  readonly #fn: Mapper<T, R>;
+class Adaptive<T, R> extends Calls<T, R> implements AdaptiveIterator<unknown> {
   readonly #control: Control;
-  readonly #ordered: boolean;
-  readonly #retryOn: ((error: unknown, attempt: number) => boolean) | undefined;
+  readonly #overloadRetry: RetryPolicy;
+  readonly #retryOn: ((error: unknown, attempt: number) => boolean | number) | undefined;
   readonly #onLimit: ((limit: number) => void) | undefined;
-  #index = 0;
-  /** Calls of `fn` not yet settled. */
+  /** Attempts running now. */
   #running = 0;
-  /** Items whose call failed with an overload error, waiting to be called again. */
+  /** Items whose wait before a retry is over, waiting for a call slot under the limit; ahead of new items. */
   readonly #retries = new Queue<Call<T>>();
-  /** Ordered: every item from its call to its delivery, in input order. */
-  readonly #window = new Queue<Call<T>>();
-  /** Unordered: results not yet taken. */
-  readonly #results = new Queue<R>();
-  #sourceFailure: { error: unknown } | undefined;
-  /** An error ended the calls: nothing new starts. */
-  #halted = false;
   #reported: number;
 
-  constructor(source: Source<T>, fn: Mapper<T, R>, control: Control, options: AdaptiveConcurrencyOptions) {
-    super(source, { signal: options.signal });
-    this.#fn = fn;
+  constructor(
+    source: Source<T>,
+    fn: Mapper<T, R>,
+    control: Control,
+    config: CallConfig,
+    overloadRetry: RetryPolicy,
+    options: AdaptiveConcurrencyOptions,
+  ) {
+    super("adaptiveConcurrency", source, fn, config, true);
     this.#control = control;
-    this.#ordered = options.ordered === true;
+    this.#overloadRetry = overloadRetry;
     this.#retryOn = options.retryOn;
     this.#onLimit = options.onLimit;
     this.#reported = control.limit;
@@ -267,132 +302,74 @@ class Adaptive<T, R> extends Pump<T, R> implements AdaptiveIterator<R> {
     return this.#control.limit;
   }
 
-  /** Calls in flight, retries waiting and results not yet taken: what the limit bounds. */
-  get #occupied(): number {
-    return this.#ordered ? this.#window.size : this.#running + this.#retries.size + this.#results.size;
+  protected limitNow(): number {
+    return this.#control.limit;
   }
 
-  protected room(): boolean {
-    return !this.#halted && this.#retries.size === 0 && this.#occupied < this.#control.limit;
+  protected override room(): boolean {
+    return this.#retries.size === 0 && super.room();
   }
 
-  protected received(item: T): void {
-    const call: Call<T> = { item, index: this.#index++, attempt: 0, state: PENDING, value: undefined };
-    if (this.#ordered) this.#window.push(call);
-    this.#launch(call);
-  }
-
-  protected take(): IteratorResult<R> | undefined {
-    if (this.#ordered) {
-      const window = this.#window;
-      if (window.size === 0 || window.peek().state !== FULFILLED) return undefined;
-      const value = window.shift().value as R;
-      this.#settleOrderedEnd();
-      return { value, done: false };
-    }
-    if (this.#results.size === 0) return undefined;
-    return { value: this.#results.shift(), done: false };
-  }
-
-  protected override sourceEnded(): void {
-    if (this.#ordered) this.#settleOrderedEnd();
-    else this.#finishIfDrained();
-  }
-
-  protected override sourceFailed(error: unknown): void {
-    if (this.#ordered) {
-      // The error takes its place after the items read before it.
-      this.#window.push({ item: undefined as T, index: -1, attempt: 0, state: REJECTED, value: error });
-      this.#flush();
-    } else {
-      // Calls already started came before the error: their results are delivered first.
-      this.#sourceFailure = { error };
-      this.#finishIfDrained();
-    }
-  }
-
-  protected override clearTimers(): void {
-    this.#halted = true;
-    this.#window.clear();
-    this.#retries.clear();
-  }
-
-  #launch(call: Call<T>): void {
+  protected override attemptStarted(call: Call<T>): void {
     const inFlight = ++this.#running;
     const ticket = this.#control.ticket();
     const startedAt = performance.now();
-    let result: R | PromiseLike<R>;
-    try {
-      result = this.#fn(call.item, call.index);
-    } catch (error) {
-      return this.#failed(call, error, ticket);
-    }
-    if (isThenable(result)) {
-      result.then(
-        (value) => this.#succeeded(call, value, performance.now() - startedAt, ticket, inFlight),
-        (error) => this.#failed(call, error, ticket),
-      );
-    } else {
-      this.#succeeded(call, result, performance.now() - startedAt, ticket, inFlight);
+    const measure = call.measure;
+    if (measure === undefined) call.measure = { ticket, startedAt, inFlight };
+    else {
+      measure.ticket = ticket;
+      measure.startedAt = startedAt;
+      measure.inFlight = inFlight;
     }
   }
 
-  #succeeded(call: Call<T>, value: R, latency: number, ticket: number, inFlight: number): void {
-    if (this.closed) return;
+  protected override attemptEnded(call: Call<T>, outcome: Outcome, error: unknown): void {
     this.#running--;
-    this.#control.succeeded(latency, ticket, inFlight);
-    if (this.#ordered) {
-      call.state = FULFILLED;
-      call.value = value;
-      this.#flush();
-    } else {
-      if (!this.offer(value)) this.#results.push(value);
-      this.#finishIfDrained();
+    if (outcome === SUCCEEDED) {
+      // onLimit hears of it in resume(), once the result is delivered.
+      const { startedAt, ticket, inFlight } = call.measure!;
+      this.#control.succeeded(performance.now() - startedAt, ticket, inFlight);
+    } else if (outcome === TIMED_OUT || (outcome === FAILED && isAbort(error))) {
+      this.#control.overloaded(call.measure!.ticket);
+      this.#limitMoved();
     }
-    this.#limitMoved();
-    this.#resume();
   }
 
-  #failed(call: Call<T>, error: unknown, ticket: number): void {
-    if (this.closed) return;
-    this.#running--;
-    if (!this.#halted && this.#retryOn !== undefined) {
-      let retry = false;
-      try {
-        retry = this.#retryOn(error, call.attempt + 1) === true;
-      } catch (thrown) {
-        error = thrown;
-      }
-      if (retry) {
-        call.attempt++;
-        this.#control.overloaded(ticket);
-        this.#retries.push(call);
+  protected override retryDecision(call: Call<T>, error: unknown): RetryDecision {
+    if (this.#retryOn !== undefined) {
+      const answer = this.#retryOn(error, call.attempts);
+      if (answer === true || typeof answer === "number") {
+        this.#control.overloaded(call.measure!.ticket);
         this.#limitMoved();
-        this.#resume();
-        return;
+        return this.#overloadRetry.plan(answer, call.attempts, "retryOn");
       }
     }
-    // After the first error no new call starts.
-    this.#halted = true;
-    this.readNoMore();
-    if (this.#ordered) {
-      call.state = REJECTED;
-      call.value = error;
-      this.#flush();
-    } else {
-      this.fail(error);
-    }
+    return super.retryDecision(call, error);
+  }
+
+  protected override retryNow(call: Call<T>): void {
+    if (this.#running < this.#control.limit) this.launch(call);
+    else this.#retries.push(call);
   }
 
   /** Starts retries while calls may start, then reads new items while there is room. */
-  #resume(): void {
-    if (this.closed || this.#halted) return;
+  protected override resume(): void {
+    this.#limitMoved();
+    if (this.ended) return;
     const retries = this.#retries;
-    while (retries.size > 0 && this.#running < this.#control.limit) this.#launch(retries.shift());
+    while (retries.size > 0 && this.#running < this.#control.limit) {
+      const call = retries.shift();
+      if (call.active) this.launch(call);
+    }
     this.pull();
   }
 
-  /** Tells `onLimit` about a new limit. */
+  protected override clearTimers(): void {
+    super.clearTimers();
+    this.#retries.clear();
+  }
+
+  /** Tells `onLimit` about a new limit; if it throws, the iteration fails. */
   #limitMoved(): void {
     const limit = this.#control.limit;
     if (limit === this.#reported || this.closed) return;
@@ -401,35 +378,7 @@ class Adaptive<T, R> extends Pump<T, R> implements AdaptiveIterator<R> {
     try {
       this.#onLimit(limit);
     } catch (error) {
-      this.#halted = true;
-      this.readNoMore();
-      this.fail(error);
+      this.failAll(error);
     }
-  }
-
-  /** Ordered: hands settled results at the head to waiting consumers. */
-  #flush(): void {
-    const window = this.#window;
-    while (this.waiting && window.size > 0 && window.peek().state === FULFILLED) {
-      this.offer(window.shift().value as R);
-    }
-    this.#settleOrderedEnd();
-  }
-
-  /** Ordered: ends the iteration once nothing is left before its end: an error at the head, or an empty window after the source. */
-  #settleOrderedEnd(): void {
-    const window = this.#window;
-    if (window.size === 0) {
-      if (this.sourceDone) this.finish();
-    } else if (window.peek().state === REJECTED) {
-      this.fail(window.peek().value);
-    }
-  }
-
-  /** Unordered: ends the iteration once the source is done and no call is left. */
-  #finishIfDrained(): void {
-    if (!this.sourceDone || this.#running > 0 || this.#retries.size > 0) return;
-    if (this.#sourceFailure !== undefined) this.fail(this.#sourceFailure.error);
-    else this.finish();
   }
 }

@@ -2,22 +2,85 @@
  * `concurrencyLimit`: map items through an async function, at most `limit` at a time.
  * @module
  */
-import { type CallState, FULFILLED, isThenable, type Mapper, PENDING, REJECTED } from "./_internal/calls.ts";
-import { Pump } from "./_internal/pump.ts";
-import { Queue } from "./_internal/queue.ts";
-import {
-  assertCommonOptions,
-  assertFunction,
-  assertOptionalBoolean,
-  assertPositiveInteger,
-  assertSource,
-} from "./_internal/validate.ts";
+import { type CallConfig, callConfig, Calls, type Mapper } from "./_internal/calls.ts";
+import { assertFunction, assertPositiveInteger, assertSource } from "./_internal/validate.ts";
 import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
 
-/** Options for {@linkcode concurrencyLimit}. */
+/** What `fn` gets with each call, beside the item and its index. */
+export interface CallContext {
+  /**
+   * Aborts when this attempt's result can no longer be used: the consumer left
+   * (`break`, `return()`, `await using`: the reason is an `AbortError` saying
+   * so), `options.signal` aborted (its reason), the iteration failed (the error
+   * that ended it), or `timeoutMs` passed (a {@linkcode TimeoutError}). Hand it
+   * on, as in `fetch(url, { signal: context.signal })`, so the work stops too.
+   */
+  readonly signal: AbortSignal;
+  /** 1 for the first try, 2 for the first retry, and so on. */
+  readonly attempt: number;
+}
+
+/**
+ * How a failed call is retried. The wait before retry n (1 for the first) is
+ * `min(maxDelayMs, minDelayMs × factor^(n−1))`, or a uniform pick between 0
+ * and that with `jitter: "full"`. While an item waits to be retried it keeps
+ * its place in the limit, so a failing downstream holds the producer back
+ * instead of letting new items in; the wait ends at once on `return()` or abort.
+ */
+export interface RetryOptions {
+  /** Every try counts, the first included: `attempts: 1` means no retry. A positive integer. */
+  attempts: number;
+  /** The wait before the first retry, in ms (default 100). */
+  minDelayMs?: number;
+  /** The longest wait, in ms (default 10,000). */
+  maxDelayMs?: number;
+  /** How much longer each wait is than the one before (default 2), at least 1. */
+  factor?: number;
+  /** `"full"` (the default): wait a uniform random time below the delay, so retries of many calls spread out; `"none"`: the delay itself. */
+  jitter?: "full" | "none";
+  /**
+   * Decides for the error of attempt `attempt` (1 for the first): `true` to retry
+   * after the backoff delay, `false` to let the error stand, or a number of ms to
+   * wait instead (for a `Retry-After` header). Asked only while attempts are left.
+   * Default: retry every error except an abort that came from the consumer
+   * leaving or `options.signal`. If it throws, the iteration fails with that error.
+   */
+  retryOn?: (error: unknown, attempt: number) => boolean | number;
+  /**
+   * Retries in the last ten seconds (counted per second) may not exceed `ratio` ×
+   * the first attempts in them plus `minPerSecond` × 10; past that an error that
+   * would be retried stands instead, so retries never multiply the load on a
+   * downstream that is already failing. Defaults: `ratio` 0.2, `minPerSecond` 10.
+   */
+  budget?: { ratio?: number; minPerSecond?: number };
+}
+
+/** A call's outcome, yielded instead of its value with `settle: true`. */
+export type Settled<T, R> =
+  | { ok: true; value: R; item: T; index: number }
+  | { ok: false; error: unknown; item: T; index: number };
+
+/**
+ * Options for {@linkcode concurrencyLimit}. When `signal` aborts, the signal of
+ * every call still running aborts with the same reason.
+ */
 export interface ConcurrencyLimitOptions extends SignalOptions {
   /** Results in input order (default `true`), or as they settle (`false`). */
   ordered?: boolean;
+  /**
+   * The longest an attempt may run, in ms: then its `context.signal` aborts with
+   * a {@linkcode TimeoutError} and the attempt fails with it (which `retry` and
+   * `settle` then see as any other error). The timer runs only while the attempt does.
+   */
+  timeoutMs?: number;
+  /** Retry failed calls with backoff; see {@linkcode RetryOptions}. */
+  retry?: RetryOptions;
+  /**
+   * Yield each call's outcome as a {@linkcode Settled} (`{ ok: true, value, item, index }`
+   * or `{ ok: false, error, item, index }`), in the same order, so a failed call
+   * (after its retries) no longer ends the iteration. A source error still does.
+   */
+  settle?: boolean;
 }
 
 /**
@@ -29,19 +92,28 @@ export interface ConcurrencyLimitOptions extends SignalOptions {
  * `ordered: true` (the default) results come in input order, and calls in
  * flight plus results not yet taken stay within `limit`, so a slow call or a
  * slow consumer holds everything back instead of piling results up. With
- * `ordered: false` results come as they settle. After the first error no new
- * call starts; results of calls still in flight are discarded and their
- * rejections are handled.
+ * `ordered: false` results come as they settle.
+ *
+ * `fn(item, index, context)` gets a {@linkcode CallContext}: `context.signal`
+ * aborts when the result can no longer be used, so the work can stop (hand it
+ * to `fetch`), and `context.attempt` counts the tries. `timeoutMs` bounds each
+ * attempt, `retry` retries with backoff (a waiting item keeps its place in the
+ * limit) and `settle: true` yields every outcome as a {@linkcode Settled}
+ * instead of ending at the first error. Without `settle`, after the first error
+ * (once its retries are spent) no new call starts, the calls whose results can
+ * no longer be delivered are aborted (in input order, those after the failed
+ * one; the ones before it finish and are delivered first), and their late
+ * results are discarded, their rejections handled.
  *
  * Memory: at most `limit` items and results.
  *
  * @param source The items to process.
- * @param limit The most calls of `fn` pending at once, a positive integer.
- * @param fn Called with each item and its index in the source; may return a promise.
- * @param options `ordered` and `signal`.
- * @returns An async iterator of the results.
+ * @param limit The most calls of `fn` pending at once (a call waiting to be retried included), a positive integer.
+ * @param fn Called with each item, its index in the source and the call's context; may return a promise.
+ * @param options `ordered`, `signal`, `timeoutMs`, `retry` and `settle`.
+ * @returns An async iterator of the results (of {@linkcode Settled} outcomes with `settle: true`).
  * @throws {TypeError} If `source` is not iterable, `fn` is not a function or an option has the wrong type.
- * @throws {RangeError} If `limit` is not a positive integer.
+ * @throws {RangeError} If `limit` is not a positive integer, or `timeoutMs` or a `retry` setting is out of range.
  *
  * @example Fetch pages, four at a time
  * ```ts
@@ -56,197 +128,75 @@ export interface ConcurrencyLimitOptions extends SignalOptions {
  * for await (const page of concurrencyLimit([1, 2, 3, 4, 5], 4, fetchPage)) pages.push(page);
  * assert.deepEqual(pages, ["page 1", "page 2", "page 3", "page 4", "page 5"]);
  * ```
+ *
+ * @example Time out, retry, and count failures instead of stopping
+ * ```ts
+ * import { concurrencyLimit } from "@sluice/sluice";
+ * import assert from "node:assert/strict";
+ *
+ * // A flaky lookup: ids divisible by 3 fail on their first try, id 5 never answers.
+ * const lookup = (id: number, signal: AbortSignal, attempt: number) =>
+ *   new Promise<string>((resolve, reject) => {
+ *     if (id % 3 === 0 && attempt === 1) return reject(new Error(`flaky ${id}`));
+ *     if (id === 5) return signal.addEventListener("abort", () => reject(signal.reason));
+ *     setTimeout(() => resolve(`user ${id}`), 5);
+ *   });
+ * const outcomes = concurrencyLimit([1, 2, 3, 4, 5, 6], 3, (id, _index, { signal, attempt }) => lookup(id, signal, attempt), {
+ *   timeoutMs: 50,
+ *   retry: { attempts: 2, minDelayMs: 10, jitter: "none" },
+ *   settle: true,
+ * });
+ * const ok: string[] = [];
+ * const failed: number[] = [];
+ * for await (const outcome of outcomes) {
+ *   if (outcome.ok) ok.push(outcome.value);
+ *   else failed.push(outcome.item);
+ * }
+ * assert.deepEqual(ok, ["user 1", "user 2", "user 3", "user 4", "user 6"]);
+ * assert.deepEqual(failed, [5]); // timed out twice
+ * ```
  */
 export function concurrencyLimit<T, R>(
   source: Source<T>,
   limit: number,
-  fn: (item: T, index: number) => R | PromiseLike<R>,
+  fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
+  options: ConcurrencyLimitOptions & { settle: true },
+): SluiceIterator<Settled<T, Awaited<R>>>;
+export function concurrencyLimit<T, R>(
+  source: Source<T>,
+  limit: number,
+  fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
+  options?: ConcurrencyLimitOptions & { settle?: false },
+): SluiceIterator<Awaited<R>>;
+export function concurrencyLimit<T, R>(
+  source: Source<T>,
+  limit: number,
+  fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
+  options?: ConcurrencyLimitOptions,
+): SluiceIterator<Awaited<R> | Settled<T, Awaited<R>>>;
+export function concurrencyLimit<T, R>(
+  source: Source<T>,
+  limit: number,
+  fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
   options: ConcurrencyLimitOptions = {},
-): SluiceIterator<R> {
+): SluiceIterator<unknown> {
   const api = "concurrencyLimit";
   assertSource(source, api);
   assertPositiveInteger(limit, api, "limit");
   assertFunction(fn, api, "fn");
-  assertCommonOptions(options, api);
-  assertOptionalBoolean(options.ordered, api, "ordered");
-  return options.ordered === false
-    ? new Unordered(source, limit, fn, options.signal)
-    : new Ordered(source, limit, fn, options.signal);
+  return new Limited(source, limit, fn, callConfig(options, api, true));
 }
 
-/** One item's call, in input order. */
-interface Slot<R> {
-  state: CallState;
-  /** The result, or the error when rejected. */
-  value: R | unknown;
-}
-
-/** The slot unordered calls share: they deliver as they settle, so nothing is recorded per call. */
-const UNTRACKED: Slot<never> = Object.freeze({ state: PENDING, value: undefined }) as Slot<never>;
-
-/** What both modes share: reading while under the limit and starting calls. */
-abstract class Mapping<T, R> extends Pump<T, R> {
+/** concurrencyLimit's engine with a fixed limit. */
+class Limited<T, R> extends Calls<T, R> {
   readonly #limit: number;
-  readonly #fn: Mapper<T, R>;
-  #index = 0;
 
-  constructor(source: Source<T>, limit: number, fn: Mapper<T, R>, signal: AbortSignal | undefined) {
-    super(source, { signal });
+  constructor(source: Source<T>, limit: number, fn: Mapper<T, R>, config: CallConfig) {
+    super("concurrencyLimit", source, fn, config, false);
     this.#limit = limit;
-    this.#fn = fn;
   }
 
-  /** Calls in flight plus results not yet taken. */
-  protected abstract get occupied(): number;
-  /** A call is about to start; returns the slot that will record how it ends. */
-  protected abstract open(): Slot<R>;
-  /** Routes the settling of a call's promise to `settle()`. */
-  protected abstract track(slot: Slot<R>, result: PromiseLike<R>): void;
-  /** A call settled. */
-  protected abstract settled(slot: Slot<R>, state: typeof FULFILLED | typeof REJECTED, value: unknown): void;
-
-  protected room(): boolean {
-    return this.occupied < this.#limit;
-  }
-
-  protected received(item: T): void {
-    const slot = this.open();
-    let result: R | PromiseLike<R>;
-    try {
-      result = this.#fn(item, this.#index++);
-    } catch (error) {
-      return this.settle(slot, REJECTED, error);
-    }
-    if (isThenable(result)) this.track(slot, result);
-    else this.settle(slot, FULFILLED, result);
-  }
-
-  protected settle(slot: Slot<R>, state: typeof FULFILLED | typeof REJECTED, value: unknown): void {
-    // A call that settles after the iteration ended (an earlier error, return(), abort) is discarded.
-    if (this.ended) return;
-    // After the first error no new call starts.
-    if (state === REJECTED) this.readNoMore();
-    this.settled(slot, state, value);
-    this.pull();
-  }
-}
-
-/** Results in input order: a window of at most `limit` slots, delivered from its head. */
-class Ordered<T, R> extends Mapping<T, R> {
-  readonly #window = new Queue<Slot<R>>();
-
-  protected get occupied(): number {
-    return this.#window.size;
-  }
-
-  protected open(): Slot<R> {
-    const slot: Slot<R> = { state: PENDING, value: undefined };
-    this.#window.push(slot);
-    return slot;
-  }
-
-  protected take(): IteratorResult<R> | undefined {
-    if (this.#window.size === 0 || this.#window.peek().state !== FULFILLED) return undefined;
-    const value = this.#window.shift().value as R;
-    this.#settleEnd();
-    return { value, done: false };
-  }
-
-  protected track(slot: Slot<R>, result: PromiseLike<R>): void {
-    result.then(
-      (value) => this.settle(slot, FULFILLED, value),
-      (error) => this.settle(slot, REJECTED, error),
-    );
-  }
-
-  protected settled(slot: Slot<R>, state: typeof FULFILLED | typeof REJECTED, value: unknown): void {
-    slot.state = state;
-    slot.value = value;
-    this.#flush();
-  }
-
-  protected override sourceEnded(): void {
-    this.#settleEnd();
-  }
-
-  protected override sourceFailed(error: unknown): void {
-    // The error takes its place after the items read before it.
-    this.#window.push({ state: REJECTED, value: error });
-    this.#flush();
-  }
-
-  protected override clearTimers(): void {
-    this.#window.clear();
-  }
-
-  /** Hands settled results at the head to waiting consumers. */
-  #flush(): void {
-    const window = this.#window;
-    while (this.waiting && window.size > 0 && window.peek().state === FULFILLED) {
-      this.offer(window.shift().value as R);
-    }
-    this.#settleEnd();
-  }
-
-  /** Ends the iteration once nothing is left before its end: an error at the head, or an empty window after the source. */
-  #settleEnd(): void {
-    const window = this.#window;
-    if (window.size === 0) {
-      if (this.sourceDone) this.finish();
-    } else if (window.peek().state === REJECTED) {
-      this.fail(window.peek().value);
-    }
-  }
-}
-
-/** Results as they settle: calls in flight plus settled results stay within `limit`. */
-class Unordered<T, R> extends Mapping<T, R> {
-  readonly #results = new Queue<R>();
-  #inFlight = 0;
-  #sourceFailure: { error: unknown } | undefined;
-
-  protected get occupied(): number {
-    return this.#inFlight + this.#results.size;
-  }
-
-  protected open(): Slot<R> {
-    this.#inFlight++;
-    return UNTRACKED;
-  }
-
-  /** Results need no slot here, so one pair of handlers serves every call. */
-  protected track(_slot: Slot<R>, result: PromiseLike<R>): void {
-    result.then(this.#fulfilled, this.#rejected);
-  }
-
-  #fulfilled = (value: R): void => this.settle(UNTRACKED, FULFILLED, value);
-  #rejected = (error: unknown): void => this.settle(UNTRACKED, REJECTED, error);
-
-  protected take(): IteratorResult<R> | undefined {
-    if (this.#results.size === 0) return undefined;
-    return { value: this.#results.shift(), done: false };
-  }
-
-  protected settled(_slot: Slot<R>, state: typeof FULFILLED | typeof REJECTED, value: unknown): void {
-    this.#inFlight--;
-    if (state === REJECTED) return this.fail(value);
-    if (!this.offer(value as R)) this.#results.push(value as R);
-    this.#finishIfDrained();
-  }
-
-  protected override sourceEnded(): void {
-    this.#finishIfDrained();
-  }
-
-  protected override sourceFailed(error: unknown): void {
-    // Calls already started came before the error: their results are delivered first.
-    this.#sourceFailure = { error };
-    this.#finishIfDrained();
-  }
-
-  #finishIfDrained(): void {
-    if (!this.sourceDone || this.#inFlight > 0) return;
-    if (this.#sourceFailure !== undefined) this.fail(this.#sourceFailure.error);
-    else this.finish();
+  protected limitNow(): number {
+    return this.#limit;
   }
 }

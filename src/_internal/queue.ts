@@ -35,6 +35,15 @@ export class Queue<T> {
     return item;
   }
 
+  /** Removes and returns the newest item; the caller checks `size` first. */
+  pop(): T {
+    this.#size--;
+    const at = (this.#head + this.#size) & this.#mask;
+    const item = this.#items[at] as T;
+    this.#items[at] = undefined;
+    return item;
+  }
+
   /** The oldest item, left in place; the caller checks `size` first. */
   peek(): T {
     return this.#items[this.#head] as T;
