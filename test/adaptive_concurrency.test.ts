@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { adaptiveConcurrency, type AdaptiveConcurrencyOptions } from "../mod.ts";
-import { type Clock, collect, delay, fakeClock, instrumented, manualSource, settle } from "./_helpers.ts";
+import { adaptiveConcurrency, type AdaptiveConcurrencyOptions, type CallContext, TimeoutError } from "../mod.ts";
+import { type Clock, collect, delay, fakeClock, instrumented, manualSource, rejection, settle } from "./_helpers.ts";
 import { downstream, drive, endlessItems, type Phase } from "./_downstream.ts";
 
 const test = suite("adaptiveConcurrency");
@@ -248,6 +248,109 @@ test(
     assert.is(caught, error);
     await settle();
     assert.is(source.closes, 1);
+  }),
+);
+
+test(
+  "adaptiveConcurrency() retryOn waits the backoff delay before calling again (not at once), or the time it returns",
+  withClock(async (clock) => {
+    class Busy extends Error {}
+    const starts: [number, number, number][] = [];
+    const results = adaptiveConcurrency([1, 2], async (item, _index, { attempt }: CallContext) => {
+      starts.push([item, attempt, clock.now]);
+      if (attempt < 3) throw new Busy("429");
+      return item;
+    }, {
+      initial: 2,
+      max: 2,
+      ordered: true,
+      retryOn: (error, attempt) => error instanceof Busy && (item2Waits(attempt) ?? true),
+      retry: { attempts: 5, minDelayMs: 100, jitter: "none" },
+    });
+    // The second failure of each item asks for 30 ms instead of the 200 ms backoff.
+    function item2Waits(attempt: number): number | undefined {
+      return attempt === 2 ? 30 : undefined;
+    }
+    const read = collect(results);
+    await clock.tickAsync(1000);
+    assert.equal(await read, [1, 2]);
+    assert.equal(starts.filter(([item]) => item === 1).map(([, attempt, ms]) => [attempt, ms]), [
+      [1, 0],
+      [2, 100],
+      [3, 130],
+    ]);
+  }),
+);
+
+test(
+  "adaptiveConcurrency() overload errors never take the limit below min",
+  withClock(async (clock) => {
+    const limits: number[] = [];
+    const results = adaptiveConcurrency(Array.from({ length: 40 }, (_, i) => i), async (item, _index, { attempt }) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (attempt < 4) throw new Error("503");
+      return item;
+    }, {
+      algorithm: "aimd",
+      min: 3,
+      initial: 10,
+      max: 10,
+      retryOn: () => true,
+      retry: { attempts: 4, minDelayMs: 1, jitter: "none", budget: { minPerSecond: 100 } },
+      onLimit: (limit) => limits.push(limit),
+    });
+    const read = collect(results);
+    await clock.tickAsync(5000);
+    assert.is((await read).length, 40);
+    assert.ok(limits.length > 0 && Math.min(...limits) === 3, `limits: ${limits}`);
+  }),
+);
+
+test(
+  "adaptiveConcurrency() a timed-out call counts as congestion: the limit goes down, and the attempt fails with TimeoutError",
+  withClock(async (clock) => {
+    const limits: number[] = [];
+    const signals: AbortSignal[] = [];
+    const results = adaptiveConcurrency([1, 2, 3, 4], (_item, _index, { signal }) => {
+      signals.push(signal);
+      return new Promise<number>(() => {});
+    }, {
+      algorithm: "aimd",
+      initial: 4,
+      max: 4,
+      timeoutMs: 50,
+      onLimit: (limit) => limits.push(limit),
+    });
+    const failed = rejection(results.next());
+    await clock.tickAsync(50);
+    const error = await failed;
+    assert.instance(error, TimeoutError);
+    assert.is(limits[0], 3, "4 × 0.9, once for the round");
+    assert.ok(signals.every((signal) => signal.aborted), "the other calls stop with the iteration");
+    assert.is(clock.countTimers(), 0);
+  }),
+);
+
+test(
+  "adaptiveConcurrency() settle and retry work as in concurrencyLimit",
+  withClock(async (clock) => {
+    const error = new Error("bad request");
+    const results = adaptiveConcurrency([1, 2, 3], async (item, _index, { attempt }) => {
+      if (item === 2) throw error;
+      if (item === 3 && attempt === 1) throw new Error("flaky");
+      return item;
+    }, {
+      ordered: true,
+      settle: true,
+      retry: { attempts: 2, minDelayMs: 10, jitter: "none", retryOn: (e) => e !== error },
+    });
+    const read = collect(results);
+    await clock.tickAsync(100);
+    assert.equal(await read, [
+      { ok: true, value: 1, item: 1, index: 0 },
+      { ok: false, error, item: 2, index: 1 },
+      { ok: true, value: 3, item: 3, index: 2 },
+    ]);
   }),
 );
 
