@@ -382,6 +382,36 @@ test("a consumer of a missing queue, or one the broker cancels, fails with the b
   await other.close();
 });
 
+test("contract: a channel the broker closes gives the loop the held messages, then the broker's error", async () => {
+  const queue = await freshQueue("closed-channel");
+  await fill(queue, 10);
+  const channel = await connections[0]!.createChannel();
+  channel.on("error", () => {});
+  const messages = fromAmqpQueue(channel, queue, { prefetch: 5 });
+  const first = (await messages.next()).value as AmqpMessage;
+  await waitFor("the prefetch window to fill", () => messages.held === 4);
+  // A protocol error on this channel: the broker closes it (406 PRECONDITION_FAILED, unknown delivery tag).
+  const closed = new Promise((resolve) => channel.once("close", resolve));
+  channel.ack({ fields: { deliveryTag: 9999 } } as never);
+  await within(5000, "the broker closing the channel", closed);
+  const held: string[] = [];
+  const error = await within(
+    5000,
+    "the failure",
+    rejection((async () => {
+      for await (const message of messages) {
+        held.push(text(message));
+        assert.is(message.ack(), false, "the channel is gone: the broker requeues it by itself");
+      }
+    })()),
+  );
+  assert.equal(held, ["1", "2", "3", "4"], "the held messages first");
+  assert.match(String(error), /PRECONDITION.FAILED|406/);
+  assert.is(first.ack(), false);
+  assert.is(messages.unsettled, 0);
+  await requeued(queue, 10); // every unacknowledged message is back
+});
+
 test("toAmqpExchange() waits for confirms: never more than maxInFlight unconfirmed, and resolves when all are", async () => {
   const queue = await freshQueue("confirms");
   const channel = await connections[0]!.createConfirmChannel();

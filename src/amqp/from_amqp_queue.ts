@@ -70,6 +70,8 @@ const MAX_PREFETCH = 65535;
  * handling, the held ones) is rejected with requeue (`basic.nack`), so the
  * broker delivers it again at once while the channel stays usable; `return()`
  * resolves once that is sent. A later `ack()` of such a message does nothing.
+ * So a message whose handling always throws comes back forever: catch, and
+ * `nack({ requeue: false })` it (dead-lettered if the queue has a dead-letter exchange).
  * If the broker closes the channel or the connection (it stopped, the socket
  * broke, a protocol error), or cancels the consumer (the queue was deleted),
  * the loop gets the held messages, then that error; their `ack()` returns false
