@@ -114,14 +114,8 @@ class Batch<T> extends Pump<T, T[]> {
     if (this.#open.length >= this.#size) this.#closeOpen();
   }
 
-  protected override sourceEnded(): void {
+  protected override flush(): void {
     this.#closeOpen();
-    this.finish();
-  }
-
-  protected override sourceFailed(error: unknown): void {
-    this.#closeOpen();
-    this.finish({ error });
   }
 
   protected override clearTimers(): void {

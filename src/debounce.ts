@@ -105,14 +105,8 @@ class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
     if (this.#timer === undefined) this.#timer = setTimeout(this.#fire, Math.min(this.#waitMs, this.#maxWaitMs));
   }
 
-  protected override sourceEnded(): void {
+  protected override flush(): void {
     this.#emitPending();
-    this.finish();
-  }
-
-  protected override sourceFailed(error: unknown): void {
-    this.#emitPending();
-    this.finish({ error });
   }
 
   #fire = (): void => {

@@ -95,14 +95,8 @@ class SampleEvery<T> extends Pump<T> implements BufferedIterator<T> {
     this.keepLatest(this.#latest, item);
   }
 
-  protected override sourceEnded(): void {
+  protected override flush(): void {
     this.#promoteLatest();
-    this.finish();
-  }
-
-  protected override sourceFailed(error: unknown): void {
-    this.#promoteLatest();
-    this.finish({ error });
   }
 
   #tick = (): void => {

@@ -69,12 +69,19 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   protected readStarts(): void {}
   /** An item arrived from the source. */
   protected abstract received(item: In): void;
-  /** The source ended; by default the iteration finishes once everything is handed over (see `finish()`). */
+  /**
+   * The source is done (ended or threw): hand over, or hold for `take()`, what was
+   * waiting for a timer (an open batch, a pending item), so it comes before the end.
+   */
+  protected flush(): void {}
+  /** The source ended: `flush()`, then the iteration finishes once everything is handed over (see `finish()`). */
   protected sourceEnded(): void {
+    this.flush();
     this.finish();
   }
-  /** The source threw; by default the consumer gets everything still handed over, then `error` (see `finish()`). */
+  /** The source threw: `flush()`, then the consumer gets everything still handed over, then `error` (see `finish()`). */
   protected sourceFailed(error: unknown): void {
+    this.flush();
     this.finish({ error });
   }
   /** Clears the combinator's own timers and stops its own work; runs once, as part of `cleanup()`. */
