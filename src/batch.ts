@@ -4,15 +4,27 @@
  */
 import { Pump } from "./_internal/pump.ts";
 import { Queue } from "./_internal/queue.ts";
-import { assertCommonOptions, assertPositiveInteger, assertPositiveTime, assertSource } from "./_internal/validate.ts";
-import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
+import {
+  assertBound,
+  assertCommonOptions,
+  assertOptionalFunction,
+  assertPositiveTime,
+  assertSource,
+} from "./_internal/validate.ts";
+import { measure, type Weigh } from "./_internal/weight.ts";
+import type { SignalOptions, SluiceIterator, Source, WeightOptions } from "./types.ts";
 
 /** The size cap when only `ms` is given: a time-based batch still has a bound. */
 const DEFAULT_SIZE_WITH_MS = 1024;
 
 /** Options for {@linkcode batch}; set `size`, `ms`, or both. */
-export interface BatchOptions extends SignalOptions {
-  /** The most items in one batch, a positive integer. Default with `ms` alone: 1024. */
+export interface BatchOptions<T = unknown> extends SignalOptions, WeightOptions<T> {
+  /**
+   * The most items in one batch, a positive integer. Default with `ms` alone: 1024.
+   * With `weight`, the most weight in one batch, a positive finite number: an
+   * item that would take the open batch past it closes that batch and opens the
+   * next one.
+   */
   size?: number;
   /** Emit a batch at the latest this many milliseconds after its first item arrived, a positive finite number. */
   ms?: number;
@@ -44,13 +56,14 @@ export interface BatchOptions extends SignalOptions {
  * batches waiting for the consumer (a read starts only while no closed batch
  * waits, or for a waiting consumer, and never into a full batch). With `ms`
  * alone, `size` is 1024, so a fast source cannot grow a batch without bound
- * within `ms`.
+ * within `ms`. With `weight`, each batch weighs at most `size` (or is one
+ * heavier item alone), and at most two batches are held.
  *
  * @param source The items to group.
- * @param options `size`, `ms` (at least one of them) and `signal`.
+ * @param options `size`, `ms` (at least one of them), `signal` and `weight`.
  * @returns An async iterator of non-empty arrays holding every item, in order.
  * @throws {TypeError} If `source` is not iterable, `options` is not an object, neither `size` nor `ms` is given, or an option has the wrong type.
- * @throws {RangeError} If `size` is not a positive integer or `ms` is not a positive finite number.
+ * @throws {RangeError} If `size` is not a positive integer (a positive finite number with `weight`) or `ms` is not a positive finite number.
  *
  * @example Insert rows a hundred at a time, or every second
  * ```ts
@@ -63,14 +76,15 @@ export interface BatchOptions extends SignalOptions {
  * assert.deepEqual(sizes, [100, 100, 50]);
  * ```
  */
-export function batch<T>(source: Source<T>, options: BatchOptions): SluiceIterator<T[]> {
+export function batch<T>(source: Source<T>, options: BatchOptions<T>): SluiceIterator<T[]> {
   const api = "batch";
   assertSource(source, api);
   assertCommonOptions(options, api);
   if (options.size === undefined && options.ms === undefined) {
     throw new TypeError(`${api}: 'options' must set 'size', 'ms' or both, received neither`);
   }
-  if (options.size !== undefined) assertPositiveInteger(options.size, api, "size");
+  assertOptionalFunction(options.weight, api, "weight");
+  if (options.size !== undefined) assertBound(options.size, options.weight !== undefined, api, "size");
   if (options.ms !== undefined) assertPositiveTime(options.ms, api, "ms");
   return new Batch(source, options);
 }
@@ -87,12 +101,18 @@ class Batch<T> extends Pump<T, T[]> {
    * the open batch (one closed by its timer, and one opened by a read already under way, closed in turn).
    */
   readonly #closed = new Queue<T[]>(2);
+  readonly #weigh: Weigh<T> | undefined;
+  /** The weight of the open batch (its length without `weight`). */
+  #openWeight = 0;
+  /** Items read so far, for the index in a bad weight's message. */
+  #index = 0;
 
-  constructor(source: Source<T>, options: BatchOptions) {
+  constructor(source: Source<T>, options: BatchOptions<T>) {
     // With `ms` it reads ahead while a batch is open, so it breathes like a draining pump.
     super(source, { signal: options.signal, breathes: options.ms !== undefined });
     this.#size = options.size ?? DEFAULT_SIZE_WITH_MS;
     this.#ms = options.ms;
+    this.#weigh = options.weight;
   }
 
   protected room(): boolean {
@@ -105,13 +125,25 @@ class Batch<T> extends Pump<T, T[]> {
   }
 
   protected received(item: T): void {
+    let weight = 1;
+    if (this.#weigh !== undefined) {
+      const measured = measure(this.#weigh, item, this.#index++, "batch");
+      if (typeof measured !== "number") {
+        this.readNoMore();
+        return this.sourceFailed(measured.error);
+      }
+      weight = measured;
+      // An item that would take the open batch past `size` starts the next one.
+      if (this.#open !== undefined && this.#openWeight + weight > this.#size) this.#closeOpen();
+    }
     if (this.#open === undefined) {
       this.#open = [item];
       if (this.#ms !== undefined) this.#timer = setTimeout(this.#fire, this.#ms);
     } else {
       this.#open.push(item);
     }
-    if (this.#open.length >= this.#size) this.#closeOpen();
+    this.#openWeight += weight;
+    if (this.#openWeight >= this.#size) this.#closeOpen();
   }
 
   protected override flush(): void {
@@ -140,6 +172,7 @@ class Batch<T> extends Pump<T, T[]> {
     const items = this.#open;
     if (items === undefined) return;
     this.#open = undefined;
+    this.#openWeight = 0;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (!this.offer(items)) this.#closed.push(items);

@@ -8,18 +8,17 @@ import { Outlet } from "./_internal/outlet.ts";
 import { Queue } from "./_internal/queue.ts";
 import { Upstream } from "./_internal/upstream.ts";
 import {
+  assertBound,
+  assertCommonOptions,
   assertNonNegativeInteger,
   assertOptionalFunction,
-  assertOptions,
-  assertPositiveInteger,
   assertPositiveTime,
-  assertSignal,
   assertSource,
   describe,
 } from "./_internal/validate.ts";
 import { measure, type Weigh } from "./_internal/weight.ts";
 import { OverflowError } from "./errors.ts";
-import type { SluiceIterator, Source } from "./types.ts";
+import type { DropOptions, SignalOptions, SluiceIterator, Source, WeightOptions } from "./types.ts";
 
 /** How far a reader may fall behind when neither `maxLag` nor `weight` is given. */
 const DEFAULT_MAX_LAG = 16;
@@ -34,7 +33,7 @@ const DEFAULT_MAX_LAG = 16;
 export type BroadcastPolicy = "wait" | "drop-oldest" | "detach";
 
 /** Options for {@linkcode broadcast}. */
-export interface BroadcastOptions<T> {
+export interface BroadcastOptions<T> extends SignalOptions, WeightOptions<T> {
   /**
    * How far a reader may fall behind the newest item read: items it has not
    * taken, a positive integer (default 16). With `weight`, their total weight,
@@ -43,22 +42,10 @@ export interface BroadcastOptions<T> {
   maxLag?: number;
   /** How many of the latest items a reader that subscribes later starts with, a non-negative integer. Default 0. */
   replay?: number;
-  /**
-   * Ends every reader (each one's pending or next `next()` rejects with
-   * `signal.reason`) and closes the source.
-   */
-  signal?: AbortSignal;
-  /**
-   * Makes `maxLag` a total weight, for example bytes with
-   * `weight: (chunk) => chunk.byteLength`. Called once per item read; an answer
-   * that is not a finite number >= 0 fails every reader with a `RangeError`
-   * naming the item's index.
-   */
-  weight?: (item: T) => number;
 }
 
 /** Options for {@linkcode Broadcast.subscribe}. */
-export interface SubscribeOptions<T> {
+export interface SubscribeOptions<T> extends DropOptions<T> {
   /** What this reader does when it falls `maxLag` behind. Default `"wait"`. */
   policy?: BroadcastPolicy;
   /**
@@ -66,8 +53,6 @@ export interface SubscribeOptions<T> {
    * milliseconds is detached, as a `"detach"` reader is. A positive finite number.
    */
   lagTimeoutMs?: number;
-  /** Called with every item this reader loses (`policy: "drop-oldest"`). */
-  onDrop?: (item: T) => void;
 }
 
 /**
@@ -154,7 +139,8 @@ export interface Broadcast<T> extends AsyncDisposable {
  * the one just read, plus `replay` items). Items of weight 0 take no room.
  *
  * @param source The items to send to every reader.
- * @param options `maxLag`, `replay`, `signal` and `weight`.
+ * @param options `maxLag`, `replay`, `signal` (an abort ends every reader at once and closes the source) and
+ * `weight` (makes `maxLag` a total weight; a bad weight fails every reader).
  * @returns A {@linkcode Broadcast}: `subscribe()`, `subscribers`, `close()`.
  * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
  * @throws {RangeError} If `maxLag` is not a positive integer (a positive finite number with `weight`) or `replay`
@@ -198,16 +184,12 @@ export interface Broadcast<T> extends AsyncDisposable {
  * ```
  */
 export function broadcast<T>(source: Source<T>, options: BroadcastOptions<T> = {}): Broadcast<T> {
-  const call = "broadcast";
-  assertSource(source, call);
-  assertOptions(options, call);
-  assertOptionalFunction(options.weight, call, "weight");
-  if (options.maxLag !== undefined) {
-    if (options.weight === undefined) assertPositiveInteger(options.maxLag, call, "maxLag");
-    else assertPositiveTime(options.maxLag, call, "maxLag");
-  }
-  if (options.replay !== undefined) assertNonNegativeInteger(options.replay, call, "replay");
-  assertSignal(options.signal, call);
+  const api = "broadcast";
+  assertSource(source, api);
+  assertCommonOptions(options, api);
+  assertOptionalFunction(options.weight, api, "weight");
+  if (options.maxLag !== undefined) assertBound(options.maxLag, options.weight !== undefined, api, "maxLag");
+  if (options.replay !== undefined) assertNonNegativeInteger(options.replay, api, "replay");
   return new BroadcastHub(new Hub(source, options));
 }
 
@@ -222,23 +204,22 @@ class BroadcastHub<T> implements Broadcast<T> {
   }
 
   subscribe(options: SubscribeOptions<T> = {}): BroadcastReader<T> {
-    const call = "broadcast.subscribe";
-    assertOptions(options, call);
+    const api = "broadcast.subscribe";
+    assertCommonOptions(options, api);
     if (options.policy !== undefined && !POLICIES.includes(options.policy)) {
       throw new RangeError(
-        `${call}: 'policy' must be one of "wait", "drop-oldest", "detach", received ${describe(options.policy)}`,
+        `${api}: 'policy' must be one of "wait", "drop-oldest", "detach", received ${describe(options.policy)}`,
       );
     }
     if (options.lagTimeoutMs !== undefined) {
-      assertPositiveTime(options.lagTimeoutMs, call, "lagTimeoutMs");
+      assertPositiveTime(options.lagTimeoutMs, api, "lagTimeoutMs");
       if ((options.policy ?? "wait") !== "wait") {
         throw new RangeError(
-          `${call}: 'lagTimeoutMs' applies to policy "wait" only, received ${options.lagTimeoutMs} ` +
+          `${api}: 'lagTimeoutMs' applies to policy "wait" only, received ${options.lagTimeoutMs} ` +
             `with policy ${describe(options.policy)}`,
         );
       }
     }
-    assertOptionalFunction(options.onDrop, call, "onDrop");
     return this.#hub.subscribe(options);
   }
 

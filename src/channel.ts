@@ -6,14 +6,17 @@ import { type Deferred, deferred } from "./_internal/deferred.ts";
 import { Outlet } from "./_internal/outlet.ts";
 import { OverflowQueue } from "./_internal/overflow_queue.ts";
 import { Queue } from "./_internal/queue.ts";
+import { measure, type Weigh } from "./_internal/weight.ts";
 import {
   assertCommonOptions,
   assertNonNegativeInteger,
+  assertOptionalFunction,
   assertOverflow,
   assertPositiveInteger,
+  assertPositiveTime,
 } from "./_internal/validate.ts";
 import { ChannelClosedError, OverflowError } from "./errors.ts";
-import type { BufferedIterator, Overflow } from "./types.ts";
+import type { Overflow, WeightedIterator, WeightOptions } from "./types.ts";
 
 /** How many items a channel holds when no `capacity` is given. */
 const DEFAULT_CAPACITY = 16;
@@ -22,12 +25,13 @@ const DEFAULT_CAPACITY = 16;
 const DEFAULT_MAX_WAITING_SENDS = 1024;
 
 /** Options for {@linkcode channel}. */
-export interface ChannelOptions<T> {
+export interface ChannelOptions<T> extends WeightOptions<T> {
   /**
    * The most items held for the consumer, a non-negative integer. Default 16.
    * `0` makes a hand-off channel (as Go's unbuffered channel): nothing is held,
    * `send()` resolves once a consumer's `next()` takes the item, and
-   * `trySend()` succeeds only while a `next()` is waiting.
+   * `trySend()` succeeds only while a `next()` is waiting. With `weight`, the
+   * most weight held, a non-negative finite number.
    */
   capacity?: number;
   /** What a full channel does with another item. Default `"wait"`: `send()` waits for room. */
@@ -51,7 +55,7 @@ export interface ChannelOptions<T> {
  * `close` and `fail`; the consumer side is the async iterator itself (single
  * consumer).
  */
-export interface Channel<T> extends BufferedIterator<T> {
+export interface Channel<T> extends WeightedIterator<T> {
   [Symbol.asyncIterator](): Channel<T>;
   /**
    * Sends an item. Resolves once the channel has accepted it: at once while
@@ -84,6 +88,8 @@ export interface Channel<T> extends BufferedIterator<T> {
    * items already sent, instead of the end.
    */
   fail(error: unknown): void;
+  /** The total weight of the held items (their count without `weight`). */
+  readonly heldWeight: number;
   /** Items held for the consumer, at most `capacity` (sends still waiting for room are not counted). */
   readonly size: number;
   /** The same as `size`. */
@@ -116,12 +122,20 @@ export interface Channel<T> extends BufferedIterator<T> {
  * it holds nothing, a `send()` resolves once the consumer's `next()` has taken
  * the item, and `trySend()` succeeds only while a `next()` is waiting.
  *
- * Memory: at most `capacity` held items (default 16), plus, with `"wait"`, one
+ * With `weight`, `capacity` is a total weight (bytes, say): a send whose item
+ * does not fit waits (with `"wait"`) until the consumer has taken enough; an
+ * item heavier than `capacity` is accepted alone, when nothing is held. A
+ * weight that is not a finite number >= 0 fails the channel with a
+ * `RangeError` naming the item's index (counting every item sent); that
+ * `send()` rejects with it and that `trySend()` throws it.
+ *
+ * Memory: at most `capacity` held items (default 16; with `weight`, items of
+ * total weight up to `capacity`, or one heavier item alone), plus, with `"wait"`, one
  * item per `send()` waiting for room: as many as the producers have sends in
  * flight (one per producer task that awaits its sends), and never more than
  * `maxWaitingSends` (default 1024).
  *
- * @param options `capacity`, `overflow`, `maxWaitingSends` and `onDrop`.
+ * @param options `capacity`, `overflow`, `maxWaitingSends`, `onDrop` and `weight`.
  * @returns A {@linkcode Channel}: the consumer's async iterator and the producer's `send`.
  * @throws {TypeError} If an option has the wrong type.
  * @throws {RangeError} If `capacity` is not a non-negative integer, `maxWaitingSends` is not a positive
@@ -176,7 +190,11 @@ export interface Channel<T> extends BufferedIterator<T> {
 export function channel<T>(options: ChannelOptions<T> = {}): Channel<T> {
   const api = "channel";
   assertCommonOptions(options, api);
-  if (options.capacity !== undefined) assertNonNegativeInteger(options.capacity, api, "capacity");
+  assertOptionalFunction(options.weight, api, "weight");
+  if (options.capacity !== undefined) {
+    if (options.weight === undefined) assertNonNegativeInteger(options.capacity, api, "capacity");
+    else if (options.capacity !== 0) assertPositiveTime(options.capacity, api, "capacity");
+  }
   assertOverflow(options.overflow, api);
   if (options.capacity === 0 && options.overflow === "drop-oldest") {
     throw new RangeError(
@@ -192,6 +210,7 @@ const ACCEPTED: Promise<void> = Promise.resolve();
 
 interface WaitingSend<T> {
   item: T;
+  weight: number;
   accepted: Deferred<void>;
 }
 
@@ -205,26 +224,30 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
   readonly #waiting: Queue<WaitingSend<T>>;
   /** Why sends are refused, once they are: `close()`, `fail()`, or the consumer left. */
   #refusal: string | undefined;
-  /** The error of an `"error"` overflow, for the send that caused it. */
-  #overflowError: OverflowError | undefined;
+  /** The error of an `"error"` overflow or of a bad weight, for the send that caused it. */
+  #sendError: unknown;
   /** `[Symbol.asyncIterator]()` was called: a loop reads this channel. */
   #loopOpened = false;
   /** The consumer has called `next()` (before the end). */
   #reading = false;
+  readonly #weigh: Weigh<T> | undefined;
+  /** Items sent so far, for the index in a bad weight's message. */
+  #index = 0;
 
   constructor(options: ChannelOptions<T>) {
     super(undefined, options.onDrop);
     const capacity = options.capacity ?? DEFAULT_CAPACITY;
     this.#maxWaiting = options.maxWaitingSends ?? DEFAULT_MAX_WAITING_SENDS;
     this.#waiting = new Queue(1);
+    this.#weigh = options.weight;
     this.#items = new OverflowQueue(capacity, options.overflow ?? "wait", "channel", {
       offer: (item) => this.offer(item),
       drop: (item) => this.drop(item),
       overflow: (error) => {
-        this.#overflowError = error;
+        this.#sendError = error;
         this.fail(error);
       },
-    });
+    }, options.weight !== undefined);
   }
 
   get size(): number {
@@ -235,11 +258,17 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
     return this.#items.size;
   }
 
+  get heldWeight(): number {
+    return this.#items.weight;
+  }
+
   send(item: T): Promise<void> {
     if (this.#refusal !== undefined) return Promise.reject(new ChannelClosedError(this.#refusal));
-    const arrival = this.#items.put(item);
+    const weight = this.#weigh === undefined ? 1 : this.#measure(item);
+    if (weight < 0) return Promise.reject(this.#sendError);
+    const arrival = this.#items.put(item, weight);
     if (arrival === "accepted" || arrival === "dropped") return ACCEPTED;
-    if (arrival === "overflow") return Promise.reject(this.#overflowError);
+    if (arrival === "overflow") return Promise.reject(this.#sendError);
     // Full with "wait": the send waits for room, within its own bound.
     if (this.#waiting.size >= this.#maxWaiting) {
       const bound = this.#maxWaiting;
@@ -253,13 +282,15 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
       );
     }
     const accepted = deferred<void>();
-    this.#waiting.push({ item, accepted });
+    this.#waiting.push({ item, weight, accepted });
     return accepted.promise;
   }
 
   trySend(item: T): boolean {
     if (this.#refusal !== undefined) throw new ChannelClosedError(this.#refusal);
-    return this.#items.put(item) === "accepted";
+    const weight = this.#weigh === undefined ? 1 : this.#measure(item);
+    if (weight < 0) throw this.#sendError;
+    return this.#items.put(item, weight) === "accepted";
   }
 
   close(): void {
@@ -301,7 +332,8 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
     const taken = this.#items.take();
     if (this.#waiting.size === 0) return taken;
     if (taken !== undefined) {
-      this.#admitWaiting(); // the oldest waiting send takes the freed place
+      // The oldest waiting sends take the freed room, in order, as long as they fit.
+      do this.#admitWaiting(); while (this.#waiting.size > 0 && this.#items.fits(this.#waiting.peek().weight));
       return taken;
     }
     // Nothing held but sends waiting: a hand-off channel (capacity 0) gives the oldest one's item directly.
@@ -328,13 +360,22 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
     while (this.#waiting.size > 0) this.#waiting.shift().accepted.reject(error);
   }
 
+  /** Weighs a sent item; a bad weight fails the channel and returns -1 (the error is kept for the sender). */
+  #measure(item: T): number {
+    const weight = measure(this.#weigh!, item, this.#index++, "channel");
+    if (typeof weight === "number") return weight;
+    this.#sendError = weight.error;
+    this.fail(weight.error);
+    return -1;
+  }
+
   /**
    * Accepts the oldest waiting send: its item is held in the place just freed
    * (`hold`), or returned to be handed straight to the consumer (capacity 0).
    */
   #admitWaiting(hold = true): T {
     const send = this.#waiting.shift();
-    if (hold) this.#items.put(send.item); // fits: nobody waits in next() while items are held
+    if (hold) this.#items.put(send.item, send.weight); // fits: nobody waits in next() while items are held
     send.accepted.resolve();
     return send.item;
   }

@@ -62,3 +62,23 @@ export interface DropOptions<T> {
    */
   onDrop?: (item: T) => void;
 }
+
+/** The `weight` option: a bound by weight (bytes, cost) instead of by item count. */
+export interface WeightOptions<T> {
+  /**
+   * Makes the bound a total weight instead of an item count, for example bytes
+   * with `weight: (chunk) => chunk.byteLength`. Called once per item, as it
+   * arrives. An item heavier than the whole bound is admitted alone, when
+   * nothing else is held, so a large item never deadlocks. An answer that is
+   * not a finite number >= 0 fails the iteration with a `RangeError` naming the
+   * item's index (0 for the first). Items of weight 0 take no room.
+   */
+  weight?: (item: T) => number;
+}
+
+/** A {@linkcode BufferedIterator} whose bound may be a weight (the `weight` option): it says what it holds both ways. */
+export interface WeightedIterator<T> extends BufferedIterator<T> {
+  [Symbol.asyncIterator](): WeightedIterator<T>;
+  /** The total weight of the held items (their count without `weight`). */
+  readonly heldWeight: number;
+}

@@ -207,4 +207,25 @@ test("batch() delivers a batch closed by its timer while the consumer was busy, 
   }
 });
 
+const length = (text: string) => text.length;
+
+test("batch() with weight closes a batch at size of weight; an item that would pass it opens the next", async () => {
+  const weigh = { size: 5, weight: length };
+  assert.equal(await collect(batch(["aa", "bbb", "c", "dddd", "ee"], weigh)), [["aa", "bbb"], ["c", "dddd"], ["ee"]]);
+  assert.equal(await collect(batch(["aa", "bbbb", "c"], weigh)), [["aa"], ["bbbb", "c"]]);
+  assert.equal(await collect(batch(["a", "huge-item", "b"], { size: 3, weight: length })), [["a"], ["huge-item"], [
+    "b",
+  ]]);
+});
+
+test("batch() a weight that is not a finite number >= 0 fails the iteration after the open batch, naming the item", async () => {
+  const source = instrumented(["a", "b", "c"]);
+  const batches = batch(source, { size: 10, weight: (text: string) => (text === "c" ? NaN : 1) });
+  assert.equal(await batches.next(), { value: ["a", "b"], done: false });
+  const error = await batches.next().then(() => undefined, (thrown) => thrown);
+  assert.instance(error, RangeError);
+  assert.is((error as Error).message, "batch: 'weight' must return a finite number >= 0, received NaN for item 2");
+  assert.is(source.closes, 1);
+});
+
 test.run();

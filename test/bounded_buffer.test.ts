@@ -141,4 +141,76 @@ test("boundedBuffer() closes its source with await using", async () => {
   assert.is(source.closes, 1);
 });
 
+const length = (text: string) => text.length;
+
+test("boundedBuffer() with weight holds at most capacity of weight; an item that does not fit waits outside", async () => {
+  const source = instrumented(["aa", "bbb", "c", "dddd", "e"]);
+  const buffered = boundedBuffer(source, 5, { weight: length });
+  await hasNext(buffered, "aa");
+  await settle(50);
+  // "bbb" and "c" are held (4); "dddd" was read and does not fit: it waits, and reading stops.
+  assert.is(source.pulls, 4);
+  assert.is(buffered.held, 2);
+  assert.is(buffered.heldWeight, 4);
+  await hasNext(buffered, "bbb");
+  await settle(50);
+  assert.is(buffered.held, 2, '"dddd" took the room "bbb" left');
+  assert.is(buffered.heldWeight, 5);
+  assert.is(source.pulls, 4, "full: nothing more is read");
+  assert.equal(await collect(buffered), ["c", "dddd", "e"]);
+  assert.is(buffered.heldWeight, 0);
+});
+
+test("boundedBuffer() with weight admits an item heavier than capacity alone, so it never deadlocks", async () => {
+  const source = instrumented(["a", "huge-item", "b"]);
+  const buffered = boundedBuffer(source, 3, { weight: length });
+  await hasNext(buffered, "a");
+  await settle(50);
+  assert.is(buffered.heldWeight, 9, "alone, over the bound");
+  assert.is(source.pulls, 2, "and nothing more is read while it is held");
+  assert.equal(await collect(buffered), ["huge-item", "b"]);
+});
+
+test("boundedBuffer() with weight and drop-oldest drops as many of the oldest as it takes to make room", async () => {
+  const lost: string[] = [];
+  const buffered = boundedBuffer(["aa", "bb", "c", "dddd"], 5, {
+    overflow: "drop-oldest",
+    weight: length,
+    onDrop: (item) => lost.push(item),
+  });
+  await hasNext(buffered, "aa");
+  await settle(50);
+  assert.equal(lost, ["bb"]);
+  assert.is(buffered.heldWeight, 5);
+  assert.equal(await collect(buffered), ["c", "dddd"]);
+});
+
+test("boundedBuffer() a weight that is not a finite number >= 0 fails the iteration with a RangeError naming the item", async () => {
+  for (const [bad, shown] of [[-3, "-3"], [NaN, "NaN"], [Infinity, "Infinity"], ["3", '"3"']] as const) {
+    const source = instrumented([1, 2, 3, 4]);
+    const buffered = boundedBuffer(source, 8, { weight: (n: number) => (n === 3 ? bad as number : n) });
+    await hasNext(buffered, 1);
+    await hasNext(buffered, 2);
+    const error = await buffered.next().then(() => undefined, (thrown) => thrown);
+    assert.instance(error, RangeError);
+    assert.is(
+      (error as Error).message,
+      `boundedBuffer: 'weight' must return a finite number >= 0, received ${shown} for item 2`,
+    );
+    assert.is(source.closes, 1, "the source is closed");
+  }
+});
+
+test("boundedBuffer() with weight takes a fractional capacity and validates it", () => {
+  assert.is(boundedBuffer([], 2.5, { weight: () => 0.5 }).heldWeight, 0);
+  assert.throws(
+    () => boundedBuffer([], 0, { weight: () => 1 }),
+    /boundedBuffer: 'capacity' must be a positive finite number, received 0/,
+  );
+  assert.throws(
+    () => boundedBuffer([], 2, { weight: 5 as never }),
+    /boundedBuffer: 'weight' must be a function, received 5/,
+  );
+});
+
 test.run();

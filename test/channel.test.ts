@@ -467,4 +467,54 @@ test("channel() validates its options at the call", () => {
   }
 });
 
+const length = (text: string) => text.length;
+
+test("channel() with weight: a send waits until its item's weight fits", async () => {
+  const ch = channel<string>({ capacity: 5, weight: length });
+  await ch.send("aa");
+  await ch.send("bbb");
+  assert.is(ch.heldWeight, 5);
+  let accepted = false;
+  const waiting = ch.send("cc").then(() => (accepted = true));
+  await settle();
+  assert.is(accepted, false, "5 + 2 does not fit");
+  assert.is(ch.trySend("d"), false, "nor does 5 + 1");
+  await hasNext(ch, "aa");
+  await waiting;
+  assert.is(ch.heldWeight, 5);
+  assert.is(ch.held, 2);
+  ch.close();
+  assert.equal(await collect(ch), ["bbb", "cc"]);
+});
+
+test("channel() with weight accepts an item heavier than capacity alone", async () => {
+  const ch = channel<string>({ capacity: 3, weight: length });
+  await ch.send("huge-item");
+  assert.is(ch.heldWeight, 9);
+  let accepted = false;
+  const waiting = ch.send("b").then(() => (accepted = true));
+  await settle();
+  assert.is(accepted, false);
+  await hasNext(ch, "huge-item");
+  await waiting;
+  ch.close();
+  assert.equal(await collect(ch), ["b"]);
+});
+
+test("channel() a weight that is not a finite number >= 0 fails the channel with a RangeError naming the item", async () => {
+  const ch = channel<number>({ capacity: 10, weight: (n) => (n === 3 ? -1 : n) });
+  await ch.send(1);
+  await ch.send(2);
+  const error = await rejection(ch.send(3));
+  assert.instance(error, RangeError);
+  assert.is((error as Error).message, "channel: 'weight' must return a finite number >= 0, received -1 for item 2");
+  assert.equal(await collect(ch).catch((thrown) => thrown), error, "the consumer gets the held items, then the error");
+  const other = channel<number>({ weight: () => NaN });
+  assert.instance(thrown(() => other.trySend(1)), RangeError);
+  assert.throws(
+    () => channel({ capacity: -1, weight: () => 1 }),
+    /channel: 'capacity' must be a positive finite number, received -1/,
+  );
+});
+
 test.run();

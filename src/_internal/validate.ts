@@ -53,6 +53,12 @@ export function assertNonNegativeInteger(value: unknown, api: string, param: str
   }
 }
 
+/** A bound that is a count without `weight` (a positive integer) and a weight with it (a positive finite number). */
+export function assertBound(value: unknown, weighted: boolean, api: string, param: string): void {
+  if (weighted) assertPositiveTime(value, api, param);
+  else assertPositiveInteger(value, api, param);
+}
+
 export function assertPositiveTime(value: unknown, api: string, param: string): void {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
     throw new RangeError(`${api}: '${param}' must be a positive finite number, received ${describe(value)}`);

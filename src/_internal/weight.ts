@@ -16,7 +16,7 @@ export function measure<T>(
   weigh: Weigh<T>,
   item: T,
   index: number,
-  call: string,
+  api: string,
 ): number | { error: unknown } {
   let weight: unknown;
   try {
@@ -27,7 +27,7 @@ export function measure<T>(
   if (typeof weight === "number" && weight >= 0 && weight !== Infinity) return weight;
   return {
     error: new RangeError(
-      `${call}: 'weight' must return a finite number >= 0, received ${describe(weight)} for item ${index}`,
+      `${api}: 'weight' must return a finite number >= 0, received ${describe(weight)} for item ${index}`,
     ),
   };
 }
