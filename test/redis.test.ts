@@ -115,6 +115,11 @@ test("fromRedisStream() and toRedisStream() validate their arguments at the call
     /'claimIdleMs' must be a positive integer/,
   );
   assert.throws(() => fromRedisStream(client, { ...options, autoAck: "yes" as never }), /'autoAck' must be a boolean/);
+  assert.throws(
+    () => fromRedisStream(client, { ...options, idleMs: 0 }),
+    (error: unknown) =>
+      error instanceof RangeError && /'idleMs' must be a positive integer, received 0/.test(String(error)),
+  );
   assert.throws(() => fromRedisStream(client, { ...options, signal: {} as never }), /'signal' must be an AbortSignal/);
   assert.throws(
     () => toRedisStream(1 as never, client, { stream: "s" }),
@@ -225,6 +230,75 @@ test("fromRedisStream() with autoAck acknowledges a message when the loop asks f
   assert.equal(seen, ["0", "1", "2"]);
   // 0 and 1 acknowledged; 2 (handled, not acked) and 3 (held) pending.
   assert.equal(await consumerPending(client, stream, "g"), { c: 2 });
+});
+
+/** Runs `body` with a signal that aborts after `ms`, so a loop that should end by itself fails instead of hanging. */
+async function endsWithin<T>(ms: number, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`still iterating after ${ms} ms`)), ms);
+  try {
+    return await body(controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test("fromRedisStream() with idleMs ends by itself once no entry arrived for idleMs, not a BLOCK later", async () => {
+  const client = await connect();
+  const stream = fresh("idle");
+  await fill(client, stream, 5);
+  // A batch consumer: for-await over the stream, nothing else. blockMs is long: idleMs cuts each BLOCK.
+  const messages = fromRedisStream(client, {
+    stream,
+    group: "g",
+    consumer: "c",
+    count: 2,
+    autoAck: true,
+    blockMs: 5000,
+    idleMs: 300,
+  });
+  const seen: string[] = [];
+  let lastAt = 0;
+  await endsWithin(10_000, async (signal) => {
+    signal.addEventListener("abort", () => void messages.return(), { once: true });
+    for await (const message of messages) {
+      seen.push(message.fields.n!);
+      lastAt = performance.now();
+    }
+    signal.throwIfAborted();
+  });
+  const idle = performance.now() - lastAt;
+  assert.equal(seen, ["0", "1", "2", "3", "4"]);
+  assert.ok(idle >= 290, `ended after ${idle.toFixed(0)} ms without entries (idleMs 300)`);
+  assert.ok(idle < 2500, `ended ${idle.toFixed(0)} ms after the last entry, not after blockMs 5000`);
+  assert.equal(
+    await consumerPending(client, stream, "g"),
+    { c: 0 },
+    "every message acknowledged (the loop asked past the last)",
+  );
+  await waitFor("no blocked reader", async () => (await blockedReaders(client)) === 0);
+  assert.equal(await messages.next(), { value: undefined, done: true });
+});
+
+test("fromRedisStream() with idleMs: entries arriving within idleMs of each other keep it reading", async () => {
+  const client = await connect();
+  const stream = fresh("idle-trickle");
+  const messages = fromRedisStream(client, { stream, group: "g", consumer: "c", autoAck: true, idleMs: 1000 });
+  const producing = (async () => {
+    await waitFor("the group", async () => (await command(client, "EXISTS", stream)) === 1);
+    for (let n = 0; n < 4; n++) {
+      await delay(100);
+      await command(client, "XADD", stream, "*", "n", String(n));
+    }
+  })();
+  const seen: string[] = [];
+  await endsWithin(15_000, async (signal) => {
+    signal.addEventListener("abort", () => void messages.return(), { once: true });
+    for await (const message of messages) seen.push(message.fields.n!);
+    signal.throwIfAborted();
+  });
+  await producing;
+  assert.equal(seen, ["0", "1", "2", "3"]);
 });
 
 test("fromRedisStream() re-delivers its own pending messages after a restart, then reads new ones", async () => {

@@ -41,6 +41,14 @@ export interface FromRedisStreamOptions {
   autoAck?: boolean;
   /** Where a group created here starts reading: `"0"` (the default) is the whole stream, `"$"` only new entries. */
   startId?: string;
+  /**
+   * End the iteration (done, not an error) once no entry has arrived for this
+   * long while the loop waited for one, in milliseconds: a batch consumer that
+   * drains a stream finishes by itself. The wait starts when the loop asks and
+   * nothing is held; each `BLOCK` is cut to what is left of it. Default: never
+   * end (wait for entries as long as the loop asks).
+   */
+  idleMs?: number;
   /** Stops reading: the pending or next `next()` rejects with `signal.reason`. */
   signal?: AbortSignal;
 }
@@ -76,6 +84,8 @@ export interface RedisStreamIterator extends SluiceIterator<RedisStreamMessage> 
  * `autoAck`, when the loop asks for the next one, never before it was handled.
  * `break`, `return()` or an abort stop reading and leave every unacknowledged
  * message pending in Redis, for this consumer's next start or for `claimIdleMs`.
+ * It never ends by itself unless `idleMs` is set: then it ends once no entry
+ * arrived for `idleMs` while the loop waited.
  *
  * Connections: the blocking reads run on a second connection made with
  * `client.duplicate()`, opened on the first `next()` and destroyed when the
@@ -86,10 +96,11 @@ export interface RedisStreamIterator extends SluiceIterator<RedisStreamMessage> 
  * Memory: at most `count` messages held.
  *
  * @param client A connected node-redis client (v4 or later); it is not closed here.
- * @param options `stream`, `group`, `consumer`, and `count`, `blockMs`, `claimIdleMs`, `autoAck`, `startId`, `signal`.
+ * @param options `stream`, `group`, `consumer`, and `count`, `blockMs`, `claimIdleMs`, `autoAck`, `startId`, `idleMs`,
+ *   `signal`.
  * @returns An async iterator of messages, in stream order within each read.
  * @throws {TypeError} If `client` is not a node-redis client, or a name or option has the wrong type.
- * @throws {RangeError} If `count`, `blockMs` or `claimIdleMs` is not a positive integer.
+ * @throws {RangeError} If `count`, `blockMs`, `claimIdleMs` or `idleMs` is not a positive integer.
  *
  * @example Process a work queue, one consumer of the group "workers"
  * ```ts ignore
@@ -117,6 +128,7 @@ export function fromRedisStream(client: RedisClientLike, options: FromRedisStrea
   if (options.count !== undefined) assertPositiveInteger(options.count, api, "count");
   if (options.blockMs !== undefined) assertPositiveInteger(options.blockMs, api, "blockMs");
   if (options.claimIdleMs !== undefined) assertPositiveInteger(options.claimIdleMs, api, "claimIdleMs");
+  if (options.idleMs !== undefined) assertPositiveInteger(options.idleMs, api, "idleMs");
   assertOptionalBoolean(options.autoAck, api, "autoAck");
   if (options.startId !== undefined) assertName(options.startId, api, "startId");
   return new RedisStreamReader(client, options);
@@ -171,6 +183,7 @@ class RedisStreamReader extends Outlet<RedisStreamMessage> implements RedisStrea
   readonly #claimIdleMs: number | undefined;
   readonly #autoAck: boolean;
   readonly #startId: string;
+  readonly #idleMs: number | undefined;
   readonly #held: Queue<StreamMessage>;
   /** With `autoAck`: messages handed to the loop and not acknowledged yet. */
   #handed: StreamMessage[] = [];
@@ -197,6 +210,7 @@ class RedisStreamReader extends Outlet<RedisStreamMessage> implements RedisStrea
     this.#claimIdleMs = options.claimIdleMs;
     this.#autoAck = options.autoAck ?? false;
     this.#startId = options.startId ?? "0";
+    this.#idleMs = options.idleMs;
     this.#held = new Queue(count);
   }
 
@@ -279,11 +293,17 @@ class RedisStreamReader extends Outlet<RedisStreamMessage> implements RedisStrea
   }
 
   async #read(): Promise<void> {
+    // With idleMs: the loop waits from now; no entry by then ends the iteration.
+    const idleUntil = this.#idleMs === undefined ? Infinity : performance.now() + this.#idleMs;
     const reader = this.#reader ?? await this.#open();
     while (!this.closed) {
-      const batch = await this.#fetch(reader);
+      const batch = await this.#fetch(reader, idleUntil);
       if (this.closed) return;
-      if (batch.length === 0) continue;
+      if (batch.length === 0) {
+        if (performance.now() < idleUntil) continue;
+        this.finish();
+        return;
+      }
       for (const message of batch) {
         if (this.offer(message)) this.#handOut(message);
         else this.#held.push(message);
@@ -306,8 +326,11 @@ class RedisStreamReader extends Outlet<RedisStreamMessage> implements RedisStrea
     if (!this.closed) this.fail(error);
   };
 
-  /** One round trip: own pending entries first, then entries to claim when due, then new entries. */
-  async #fetch(reader: RedisBlockingClient): Promise<StreamMessage[]> {
+  /**
+   * One round trip: own pending entries first, then entries to claim when due, then new entries,
+   * blocking no later than `idleUntil` (a `performance.now()` time).
+   */
+  async #fetch(reader: RedisBlockingClient, idleUntil: number): Promise<StreamMessage[]> {
     const stream = this.#stream;
     if (this.#ownCursor !== undefined) {
       const reply = await reader.sendCommand(
@@ -320,6 +343,8 @@ class RedisStreamReader extends Outlet<RedisStreamMessage> implements RedisStrea
     }
     const claimIdleMs = this.#claimIdleMs;
     let blockMs = this.#blockMs;
+    // BLOCK 0 would wait forever: at least 1 ms.
+    if (idleUntil !== Infinity) blockMs = Math.min(blockMs, Math.max(1, Math.ceil(idleUntil - performance.now())));
     if (claimIdleMs !== undefined) {
       const untilClaim = this.#nextClaimAt - performance.now();
       if (untilClaim <= 0) {
