@@ -1,6 +1,6 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { rateLimit } from "../mod.ts";
+import { boundedBuffer, rateLimit } from "../mod.ts";
 import { type Clock, collect, fakeClock, instrumented, settle } from "./_helpers.ts";
 
 const test = suite("rateLimit");
@@ -254,6 +254,22 @@ test("rateLimit() paces a sync source (an array) as it paces an async one", asyn
       assert.ok(seen[i][1] - seen[i - 1][1] >= 50, `items ${i - 1} and ${i} 50 ms apart`);
     }
     assert.is(clock.countTimers(), 0);
+  } finally {
+    clock.uninstall();
+  }
+});
+
+test("rateLimit() keeps the pace over another sluice stage, whose held items it takes without a promise", async () => {
+  const clock = fakeClock();
+  try {
+    const it = rateLimit(boundedBuffer(Array.from({ length: 8 }, (_, i) => i), 4), { limit: 2, intervalMs: 100 });
+    const times: number[] = [];
+    const run = (async () => {
+      for await (const _ of it) times.push(clock.now);
+    })();
+    await clock.tickAsync(1000);
+    await run;
+    assert.equal(times, [0, 50, 100, 150, 200, 250, 300, 350]);
   } finally {
     clock.uninstall();
   }

@@ -143,7 +143,10 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     ) {
       return undefined;
     }
-    if (p.read === undefined) this.#startRead();
+    if (p.read === undefined) {
+      this.readStarts();
+      this.#startRead();
+    }
     p.claimed = true;
     outlet.passing = p.settled;
     return p.settled as Promise<IteratorResult<In>>;
@@ -168,6 +171,8 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       if (breather.paused) return;
       if (breather.due()) return breather.pause(this.pull);
     }
+    // One read starts now, whichever way it goes: a poll of a fused stage, a fused request, or next().
+    this.readStarts();
     if (p.fused !== undefined) {
       if (this.#pullFused(p.fused)) return;
       p.read = FUSED_READ;
@@ -197,6 +202,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
           return true;
         }
         if (!this.room()) return true;
+        this.readStarts();
       }
     } finally {
       p.looping = false;
@@ -235,9 +241,9 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     }
   }
 
+  /** Starts a read of the source; the caller has called `readStarts()`. */
   #startRead(): void {
     const p = this.#p;
-    this.readStarts();
     const read = p.upstream.next();
     p.read = read;
     // Never rejects for a read nobody claimed: `#onError` returns; a claimed read's error is its consumer's answer.
