@@ -41,6 +41,7 @@ export * from "./src/distribute.ts";
 export * from "./src/limiter.ts";
 export * from "./src/meter.ts";
 export * from "./src/adaptive_concurrency.ts";
+export * from "./src/map_latest.ts";
 export * from "./src/merge_priority.ts";
 export * from "./src/broadcast.ts";
 export * from "./src/group_by.ts";

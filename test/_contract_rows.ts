@@ -16,6 +16,7 @@ import { adaptiveConcurrency } from "../mod.ts";
 import { mergePriority } from "../mod.ts";
 import { broadcast, type SubscribeOptions } from "../mod.ts";
 import { type Group, groupBy } from "../mod.ts";
+import { mapLatest } from "../mod.ts";
 
 /** What a row's combinator yields: numbers, or values that carry numbers (see `Row.flatten`). */
 export type Iter = AsyncIterator<unknown> & AsyncIterable<unknown>;
@@ -723,6 +724,73 @@ export const rows: Row[] = [
         type: RangeError,
         param: "'idleMs'",
         received: "received 0",
+      },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "mapLatest",
+    make: (source, signal) => mapLatest(source, (item) => Promise.resolve(item), { signal }),
+    makeLateFailing: (source, error, ms) => mapLatest(source, () => delay(ms).then(() => Promise.reject(error))),
+    invalid: [
+      { call: () => mapLatest(5 as never, (x) => x), type: TypeError, param: "'source'", received: "received 5" },
+      { call: () => mapLatest([], "fn" as never), type: TypeError, param: "'fn'", received: 'received "fn"' },
+      {
+        call: () => mapLatest([], (x) => x, { mode: "merge" as never }),
+        type: RangeError,
+        param: "'mode'",
+        received: 'received "merge"',
+      },
+      {
+        call: () => mapLatest([], (x) => x, null as never),
+        type: TypeError,
+        param: "'options'",
+        received: "received null",
+      },
+      {
+        call: () => mapLatest([], (x) => x, { onDrop: 1 as never }),
+        type: TypeError,
+        param: "'onDrop'",
+        received: "received 1",
+      },
+    ],
+    lossless: false,
+    drains: true,
+    emitMs: 0,
+  },
+  {
+    name: "mapLatest exhaust",
+    make: (source, signal) => mapLatest(source, (item) => Promise.resolve(item), { mode: "exhaust", signal }),
+    invalid: [],
+    lossless: false,
+    drains: true,
+    emitMs: 0,
+  },
+  {
+    // The new options of concurrencyLimit, all at once: none of them changes the contract.
+    name: "concurrencyLimit timeoutMs retry settle",
+    make: (source, signal) =>
+      concurrencyLimit(source, 2, (item) => Promise.resolve(item), {
+        signal,
+        timeoutMs: 1000,
+        retry: { attempts: 2, minDelayMs: 1 },
+        settle: true,
+      }),
+    flatten: (item) => [(item as { value: number }).value],
+    invalid: [
+      {
+        call: () => concurrencyLimit([], 2, (x) => x, { timeoutMs: -1 }),
+        type: RangeError,
+        param: "'timeoutMs'",
+        received: "received -1",
+      },
+      {
+        call: () => concurrencyLimit([], 2, (x) => x, { retry: { attempts: 1.5 } }),
+        type: RangeError,
+        param: "'retry.attempts'",
+        received: "received 1.5",
       },
     ],
     lossless: true,

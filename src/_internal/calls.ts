@@ -37,31 +37,51 @@ export class Registry {
 }
 
 /**
- * The context of one attempt, as `fn` sees it. Its `AbortController` is made
- * only when `fn` reads `signal`, so calls that never look at it cost no
- * controller; an attempt stopped before that gets a signal aborted already.
+ * An `AbortSignal` made only when someone asks for it: work that never looks at
+ * it costs no `AbortController`, and work stopped before anyone asked gets a
+ * signal aborted already. The context `fn` sees is one of these.
  */
-export abstract class AttemptContext implements CallContext {
-  readonly attempt: number;
-  /** The signal's controller once asked for; before that, the reason the attempt was stopped with, if it was. */
+export class LazySignal {
+  /** The controller once asked for; before that, the reason it was stopped with, if it was. */
   #signal: AbortController | { reason: unknown } | undefined = undefined;
-
-  constructor(attempt: number) {
-    this.attempt = attempt;
-  }
-
-  /** The call this is an attempt of. */
-  protected abstract owner(): Call<unknown>;
 
   get signal(): AbortSignal {
     const state = this.#signal;
     if (state instanceof AbortController) return state.signal;
     const controller = new AbortController();
     this.#signal = controller;
+    if (state !== undefined) controller.abort(state.reason);
+    else this.signalAsked(controller);
+    return controller.signal;
+  }
+
+  /** The signal was asked for before any abort: a subclass may need to know, to abort it later. */
+  protected signalAsked(_controller: AbortController): void {}
+
+  /** Aborts `target`'s signal with `reason` (once). A static method, so `fn` cannot abort its own context. */
+  static abort(target: LazySignal, reason: unknown): void {
+    const state = target.#signal;
+    if (state instanceof AbortController) state.abort(reason);
+    else if (state === undefined) target.#signal = { reason };
+  }
+}
+
+/** The context of one attempt, as `fn` sees it: its signal and which attempt it is. */
+export abstract class AttemptContext extends LazySignal implements CallContext {
+  readonly attempt: number;
+
+  constructor(attempt: number) {
+    super();
+    this.attempt = attempt;
+  }
+
+  /** The call this is an attempt of. */
+  protected abstract owner(): Call<unknown>;
+
+  protected override signalAsked(controller: AbortController): void {
     const call = this.owner();
     const stopped = call.registry.stopped;
-    if (state !== undefined) controller.abort(state.reason);
-    else if (stopped !== undefined) controller.abort(stopped.reason);
+    if (stopped !== undefined) controller.abort(stopped.reason);
     else if (call.current === this) {
       call.registry.calls.add(call);
       // On the lean path (see `Calls`) nothing else takes the call out of the registry when it settles.
@@ -70,14 +90,6 @@ export abstract class AttemptContext implements CallContext {
         (call.output as PromiseLike<unknown>).then(untrack, untrack);
       }
     }
-    return controller.signal;
-  }
-
-  /** Aborts `context`'s signal with `reason` (once). A static method, so `fn` cannot abort its own context. */
-  static abort(context: AttemptContext, reason: unknown): void {
-    const state = context.#signal;
-    if (state instanceof AbortController) state.abort(reason);
-    else if (state === undefined) context.#signal = { reason };
   }
 }
 
@@ -467,7 +479,7 @@ export abstract class Calls<T, R> extends Pump<T, unknown> {
     const ms = this.#timeoutMs!;
     const error = new TimeoutError(ms, `${this.#name}: the call took longer than 'timeoutMs' (${ms} ms)`);
     this.#attemptOver(call, TIMED_OUT, error);
-    AttemptContext.abort(context, error);
+    LazySignal.abort(context, error);
     if (!this.ended) this.#afterFailure(call, error);
   };
 
@@ -543,7 +555,7 @@ export abstract class Calls<T, R> extends Pump<T, unknown> {
     const context = call.current;
     if (context !== undefined) {
       this.#attemptOver(call, STOPPED, reason);
-      AttemptContext.abort(context, reason);
+      LazySignal.abort(context, reason);
     } else if (call.timer !== undefined) {
       clearTimeout(call.timer);
       call.timer = undefined;
@@ -567,7 +579,7 @@ export abstract class Calls<T, R> extends Pump<T, unknown> {
       const context = call.current;
       call.current = undefined;
       call.active = false;
-      if (context !== undefined) AttemptContext.abort(context, reason);
+      if (context !== undefined) LazySignal.abort(context, reason);
     }
     registry.calls.clear();
     this.#active = 0;
