@@ -797,6 +797,14 @@ export const rows: Row[] = [
     drains: false,
     emitMs: 0,
   },
+  {
+    name: "fused boundedBuffer → rateLimit",
+    make: (source, signal) => rateLimit(boundedBuffer(source, 2, { signal }), { limit: 100, intervalMs: 100, signal }),
+    invalid: [],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
   // new rows go above this line
 ];
 

@@ -6,8 +6,8 @@
  */
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { boundedBuffer, concurrencyLimit, sampleNth } from "../mod.ts";
-import { instrumented, rejection, settle } from "./_helpers.ts";
+import { boundedBuffer, concurrencyLimit, rateLimit, sampleNth } from "../mod.ts";
+import { at, fakeClock, instrumented, rejection, settle } from "./_helpers.ts";
 
 const test = suite("fusion");
 
@@ -63,6 +63,35 @@ test("concurrencyLimit over a fused boundedBuffer never runs more than its limit
     assert.is(peak, 3);
     assert.equal(results, Array.from({ length: 40 }, (_, i) => i * 2));
   }
+});
+
+test("rateLimit over a fused boundedBuffer lets through exactly what it does over an unfused one", async () => {
+  const counts: number[][] = [];
+  for (const wrap of [direct, opaque]) {
+    const clock = fakeClock();
+    try {
+      const limited = rateLimit(wrap(boundedBuffer(Array.from({ length: 12 }, (_, i) => i), 4)), {
+        limit: 2,
+        intervalMs: 100,
+      });
+      let delivered = 0;
+      const reading = (async () => {
+        for await (const _ of limited) delivered++;
+      })();
+      const seen: number[] = [];
+      for (const ms of [0, 50, 100, 150, 200, 350, 600]) {
+        await at(clock, ms);
+        seen.push(delivered);
+      }
+      await reading;
+      counts.push(seen);
+    } finally {
+      clock.uninstall();
+    }
+  }
+  assert.equal(counts[0], counts[1]);
+  // One token every 50 ms: each pull of the fused stage takes one, as each read of a foreign source does.
+  assert.equal(counts[0], [1, 2, 3, 4, 5, 8, 12]);
 });
 
 test("an abort of the inner stage reaches the outer one's consumer after what it holds", async () => {
