@@ -18,6 +18,7 @@ import {
 import { carried, type Row, rows } from "./_contract_rows.ts";
 import { pipeTo, toReadableStream } from "../mod.ts";
 import { toRedisStream } from "../src/redis/mod.ts";
+import { toAmqpExchange } from "../src/amqp/mod.ts";
 
 const SOURCE = [1, 2, 3];
 
@@ -117,6 +118,7 @@ outside(
       ["toReadableStream", (source) => toReadableStream(source)],
       ["pipeTo", (source) => pipeTo(source, new WritableStream())],
       ["toRedisStream", (source) => toRedisStream(source, client as never, { stream: "s" })],
+      ["toAmqpExchange", (source) => toAmqpExchange(source, { publish: () => true } as never, "")],
     ];
     for (const [name, call] of calls) {
       for (const [what, slip, hint] of SLIPS) {
