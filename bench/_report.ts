@@ -30,6 +30,8 @@ export interface RunResults {
   /** src/ or mod.ts had uncommitted changes when the run started. */
   dirty: boolean;
   machine: string;
+  /** Set when only the one-process run was redone (`--app-only --write`): where the per-file figures come from. */
+  perFileFrom?: { commit: string; date: string };
   runtimes: RuntimeResults[];
 }
 
@@ -371,6 +373,11 @@ export function resultsMarkdown(run: RunResults): string {
   out.push(
     "## Each bench file in a process of its own",
     "",
+    ...(run.perFileFrom === undefined ? [] : [
+      `From the full run of ${run.perFileFrom.date.slice(0, 16).replace("T", " ")} UTC, commit ` +
+      `${run.perFileFrom.commit} (this run redid only the one-process figures above; so is the memory section).`,
+      "",
+    ]),
     "### Targets (set for Node)",
     "",
     ...targetsTable(run),

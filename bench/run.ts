@@ -12,7 +12,8 @@
  *   --quick                   fewer items and rounds (a smoke test; nothing is written)
  *   --no-write                print only; RESULTS.md / chart.svg / results.json stay as they are
  *   --app-only                only the application-like run (every bench file's groups timed together in one
- *                             process per runtime, the README's headline); writes nothing unless --write
+ *                             process per runtime, the README's headline); with --write, the per-file and
+ *                             memory figures of bench/results.json are kept and marked as from their own run
  *   --report                  rebuild RESULTS.md and chart.svg from results.json, run nothing
  * A partial run (--runtime, --filter, --no-memory) writes nothing unless --write is given.
  */
@@ -237,6 +238,16 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nbench: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  if (write && appOnly) {
+    // Only the headline was run: keep the per-file and memory figures of the last full run, and say so.
+    const previous = JSON.parse(await readFile(jsonPath, "utf8")) as RunResults;
+    for (const runtime of run.runtimes) {
+      const before = previous.runtimes.find((r) => r.runtime === runtime.runtime);
+      runtime.groups = before?.groups ?? [];
+      runtime.memory = before?.memory ?? [];
+    }
+    run.perFileFrom = previous.perFileFrom ?? { commit: previous.commit, date: previous.date };
+  }
   if (write) {
     await writeFile(jsonPath, `${JSON.stringify(run, null, 1)}\n`);
     await writeFile(`${benchDir}RESULTS.md`, resultsMarkdown(run));
