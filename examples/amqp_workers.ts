@@ -100,7 +100,9 @@ console.log(
 let published = 0;
 let peakDepth = 0;
 let finished = false;
-void producing.then((result) => (published = result.published), () => {});
+let failure: unknown;
+void producing.then((result) => (published = result.published), (error) => (failure ??= error));
+for (const worker of workers) void worker.done.catch((error) => (failure ??= error));
 for (;;) {
   await sleep(500);
   const { messageCount } = await setup.checkQueue(QUEUE);
@@ -112,7 +114,12 @@ for (;;) {
       workers.map((w) => `${count(w.handled)}/${w.messages.unsettled}`.padStart(24)).join(""),
   );
   if (handled >= TOTAL) finished = true;
-  if (finished) break;
+  if (finished || failure !== undefined) break;
+}
+if (failure !== undefined) {
+  console.error(`failed: ${String(failure)}`);
+  for (const connection of connections) await connection.close().catch(() => {});
+  process.exit(1);
 }
 const result = await producing;
 stop.abort(new Error("done"));
