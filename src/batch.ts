@@ -109,7 +109,7 @@ class Batch<T> extends Pump<T, T[]> {
 
   constructor(source: Source<T>, options: BatchOptions<T>) {
     // With `ms` it reads ahead while a batch is open, so it breathes like a draining pump.
-    super(source, { signal: options.signal, breathes: options.ms !== undefined });
+    super(source, { api: "batch", signal: options.signal, breathes: options.ms !== undefined });
     this.#size = options.size ?? DEFAULT_SIZE_WITH_MS;
     this.#ms = options.ms;
     this.#weigh = options.weight;

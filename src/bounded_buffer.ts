@@ -90,7 +90,12 @@ class BoundedBuffer<T> extends Pump<T> implements WeightedIterator<T> {
 
   constructor(source: Source<T>, capacity: number, options: BoundedBufferOptions<T>) {
     const overflow = options.overflow ?? "wait";
-    super(source, { signal: options.signal, onDrop: options.onDrop, breathes: overflow !== "wait" });
+    super(source, {
+      api: "boundedBuffer",
+      signal: options.signal,
+      onDrop: options.onDrop,
+      breathes: overflow !== "wait",
+    });
     this.#waits = overflow === "wait";
     // An abort must reject a pending next() at once, which a handed-over read cannot do.
     this.#handsOver = this.#waits && options.signal === undefined;

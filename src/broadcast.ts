@@ -288,7 +288,7 @@ class Hub<T> {
   #closing: Promise<void> | undefined = undefined;
 
   constructor(source: Source<T>, options: BroadcastOptions<T>) {
-    this.#upstream = new Upstream(source);
+    this.#upstream = new Upstream(source, "broadcast");
     this.#maxLag = options.maxLag ?? DEFAULT_MAX_LAG;
     this.#replay = options.replay ?? 0;
     this.#signal = options.signal;
@@ -413,6 +413,8 @@ class Hub<T> {
           this.#upstream.finished();
           return this.#finish({ error }, false);
         }
+        const broken = this.#upstream.misread(result);
+        if (broken !== undefined) return this.#finish({ error: broken }, true);
         if (result.done) {
           this.#upstream.finished();
           return this.#finish(undefined, false);
@@ -427,6 +429,9 @@ class Hub<T> {
   #onResult = (result: IteratorResult<T>): void => {
     this.#reading = false;
     if (this.#status !== READING) return;
+    // A source that broke the protocol did not finish: it is closed.
+    const broken = this.#upstream.misread(result);
+    if (broken !== undefined) return this.#finish({ error: broken }, true);
     if (result.done) {
       this.#upstream.finished();
       return this.#finish(undefined, false);

@@ -75,7 +75,7 @@ class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
   readonly #ready = new Slot<T>();
 
   constructor(source: Source<T>, waitMs: number, options: DebounceOptions<T>) {
-    super(source, { signal: options.signal, onDrop: options.onDrop, breathes: true });
+    super(source, { api: "debounce", signal: options.signal, onDrop: options.onDrop, breathes: true });
     this.#waitMs = waitMs;
     this.#maxWaitMs = options.maxWaitMs ?? Infinity;
   }

@@ -95,7 +95,7 @@ class Hub<T> {
   #unfinished: number;
 
   constructor(source: Source<T>, consumers: number, signal: AbortSignal | undefined) {
-    this.#upstream = new Upstream(source);
+    this.#upstream = new Upstream(source, "distribute");
     this.#signal = signal;
     this.#unfinished = consumers;
   }
@@ -147,6 +147,12 @@ class Hub<T> {
   #onResult = (result: IteratorResult<T>): void => {
     this.#reading = false;
     if (this.#done) return;
+    const broken = this.#upstream.misread(result);
+    if (broken !== undefined) {
+      // The source broke the protocol: it is not finished, so it is closed here.
+      this.#close().catch(noop);
+      return this.#failAll(broken);
+    }
     if (result.done) {
       this.#upstream.finished();
       this.#stop();
@@ -164,10 +170,15 @@ class Hub<T> {
     this.#upstream.finished();
     if (this.#done) return;
     this.#stop();
+    this.#failAll(error);
+  };
+
+  /** Every consumer gets `error`: the oldest waiting request first. */
+  #failAll(error: unknown): void {
     const first = this.#nextRequester();
     first?.sourceFailed(error);
     for (const consumer of this.consumers) if (consumer !== first) consumer.sourceFailed(error);
-  };
+  }
 
   #onAbort = (): void => {
     // Consumers that are iterating got the abort themselves; the rest see it at their next call.

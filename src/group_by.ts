@@ -171,7 +171,7 @@ class GroupBy<K, T> extends Pump<T, Group<K, T>> implements GroupByIterator<K, T
   #ending: Ending | undefined = undefined;
 
   constructor(source: Source<T>, keyOf: (item: T) => K, options: GroupByOptions<T>) {
-    super(source, { signal: options.signal, onDrop: options.onDrop, breathes: true });
+    super(source, { api: "groupBy", signal: options.signal, onDrop: options.onDrop, breathes: true });
     this.#keyOf = keyOf;
     this.#capacity = options.capacity ?? 16;
     this.#maxKeys = options.maxKeys ?? 1024;

@@ -63,7 +63,7 @@ class Merge<T> extends FanIn<T> implements SluiceIterator<T> {
   readonly #ready: Queue<number>;
 
   constructor(sources: Source<T>[]) {
-    super(sources, undefined);
+    super(sources, undefined, "merge");
     this.#ready = new Queue(sources.length);
   }
 

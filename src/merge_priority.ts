@@ -92,7 +92,7 @@ class MergePriority<T> extends FanIn<T> implements SluiceIterator<T> {
   #delivered = 0;
 
   constructor(sources: Source<T>[], fairness: number, signal: AbortSignal | undefined) {
-    super(sources, signal);
+    super(sources, signal, "mergePriority");
     this.#fairness = fairness;
     this.#ready = new Array<boolean>(sources.length).fill(false);
     this.#since = new Array<number>(sources.length).fill(0);

@@ -3,6 +3,7 @@
  * `WritableStream`, as fast as the destination takes it and no faster.
  * @module
  */
+import { Breather } from "./_internal/breather.ts";
 import { noop } from "./_internal/noop.ts";
 import { Upstream } from "./_internal/upstream.ts";
 import { assertCommonOptions, assertOptionalBoolean, assertSource, describe } from "./_internal/validate.ts";
@@ -205,6 +206,8 @@ class NodePipe<T> {
   #writing = 0;
   /** The source ended (the destination left open): resolve once `#writing` is 0. */
   #sourceEnded = false;
+  /** Over an in-memory source and a destination that never says wait, the copy pauses for timers and I/O. */
+  readonly #breather = new Breather();
 
   constructor(
     source: Source<T>,
@@ -213,7 +216,7 @@ class NodePipe<T> {
     end: boolean,
     settle: Settle,
   ) {
-    this.#upstream = new Upstream(source);
+    this.#upstream = new Upstream(source, "pipeTo");
     this.#destination = destination;
     this.#signal = signal;
     this.#end = end;
@@ -234,16 +237,21 @@ class NodePipe<T> {
     destination.on("finish", this.#onFinish);
     if (this.#signal?.aborted) return this.#fail(this.#signal.reason, false);
     this.#signal?.addEventListener("abort", this.#onAbort);
+    this.#breather.begin();
     if (destination.writableNeedDrain === true) this.#waitingForDrain = true;
     else this.#read();
   }
 
-  #read(): void {
+  #read = (): void => {
+    if (this.#settled) return;
+    if (this.#breather.due()) return this.#breather.pause(this.#read);
     this.#upstream.next().then(this.#onItem, this.#onSourceError);
-  }
+  };
 
   #onItem = (result: IteratorResult<T>): void => {
     if (this.#settled) return;
+    const broken = this.#upstream.misread(result);
+    if (broken !== undefined) return this.#fail(broken, false);
     if (result.done) {
       this.#upstream.finished();
       if (this.#end) this.#destination.end();
@@ -334,6 +342,7 @@ class NodePipe<T> {
   }
 
   #detach(): void {
+    this.#breather.cancel();
     const destination = this.#destination;
     destination.removeListener("close", this.#onClose);
     destination.removeListener("drain", this.#onDrain);
@@ -354,6 +363,8 @@ class WebPipe<T> {
   #settled = false;
   /** The last write, for a destination left open: the copy is done when it is. */
   #lastWrite: Promise<void> | undefined;
+  /** Over an in-memory source and a destination that is always ready, the copy pauses for timers and I/O. */
+  readonly #breather = new Breather();
 
   constructor(
     source: Source<T>,
@@ -362,7 +373,7 @@ class WebPipe<T> {
     end: boolean,
     settle: Settle,
   ) {
-    this.#upstream = new Upstream(source);
+    this.#upstream = new Upstream(source, "pipeTo");
     this.#destination = destination;
     this.#signal = signal;
     this.#end = end;
@@ -379,6 +390,7 @@ class WebPipe<T> {
     writer.closed.then(undefined, this.#fail);
     if (this.#signal?.aborted) return this.#fail(this.#signal.reason);
     this.#signal?.addEventListener("abort", this.#onAbort);
+    this.#breather.begin();
     this.#wait();
   }
 
@@ -389,11 +401,14 @@ class WebPipe<T> {
 
   #read = (): void => {
     if (this.#settled) return;
+    if (this.#breather.due()) return this.#breather.pause(this.#read);
     this.#upstream.next().then(this.#onItem, this.#onSourceError);
   };
 
   #onItem = (result: IteratorResult<T>): void => {
     if (this.#settled) return;
+    const broken = this.#upstream.misread(result);
+    if (broken !== undefined) return this.#fail(broken);
     const writer = this.#writer!;
     if (result.done) {
       this.#upstream.finished();
@@ -417,6 +432,7 @@ class WebPipe<T> {
   #onClosed = (): void => {
     if (this.#settled) return;
     this.#settled = true;
+    this.#breather.cancel();
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#writer!.releaseLock();
     this.#settle.resolve();
@@ -429,6 +445,7 @@ class WebPipe<T> {
   #fail = (error: unknown): void => {
     if (this.#settled) return;
     this.#settled = true;
+    this.#breather.cancel();
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#upstream.close().then(undefined, noop);
     const writer = this.#writer!;

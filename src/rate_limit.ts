@@ -94,7 +94,7 @@ class RateLimit<T> extends Pump<T> {
   readonly #held = new Slot<T>();
 
   constructor(source: Source<T>, options: RateLimitOptions) {
-    super(source, { signal: options.signal });
+    super(source, { api: "rateLimit", signal: options.signal });
     this.#spacing = options.intervalMs / options.limit;
     this.#tolerance = (options.burst ?? 0) * this.#spacing;
   }

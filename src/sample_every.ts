@@ -65,7 +65,7 @@ class SampleEvery<T> extends Pump<T> implements BufferedIterator<T> {
   readonly #sample = new Slot<T>();
 
   constructor(source: Source<T>, intervalMs: number, options: SampleEveryOptions<T>) {
-    super(source, { signal: options.signal, onDrop: options.onDrop, breathes: true });
+    super(source, { api: "sampleEvery", signal: options.signal, onDrop: options.onDrop, breathes: true });
     this.#intervalMs = intervalMs;
   }
 

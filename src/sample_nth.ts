@@ -66,7 +66,7 @@ class SampleNth<T> extends Pump<T> implements BufferedIterator<T> {
 
   constructor(source: Source<T>, n: number, options: SampleNthOptions<T>) {
     // Skipped items are read in a loop without demand, so the pull loop breathes; `room()` still reads only on demand.
-    super(source, { signal: options.signal, onDrop: options.onDrop, breathes: true });
+    super(source, { api: "sampleNth", signal: options.signal, onDrop: options.onDrop, breathes: true });
     this.#n = n;
   }
 

@@ -96,7 +96,7 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(source: Source<T>, intervalMs: number, options: ThrottleOptions<T>) {
-    super(source, { signal: options.signal, onDrop: options.onDrop, breathes: true });
+    super(source, { api: "throttle", signal: options.signal, onDrop: options.onDrop, breathes: true });
     this.#intervalMs = intervalMs;
     this.#leading = options.leading ?? true;
     this.#trailing = options.trailing ?? true;

@@ -79,7 +79,7 @@ class Timeout<T> extends Pump<T> {
   readonly #held = new Slot<T>();
 
   constructor(source: Source<T>, ms: number, options: TimeoutOptions) {
-    super(source, { signal: options.signal });
+    super(source, { api: "timeout", signal: options.signal });
     this.#ms = ms;
   }
 

@@ -2,6 +2,7 @@
  * `toReadableStream`: offer an async iterable as a pull-based Web `ReadableStream`.
  * @module
  */
+import { noop } from "./_internal/noop.ts";
 import { Upstream } from "./_internal/upstream.ts";
 import { assertNonNegativeInteger, assertOptions, assertSource } from "./_internal/validate.ts";
 import type { Source } from "./types.ts";
@@ -24,8 +25,10 @@ export interface ToReadableStreamOptions {
  * `Readable.fromWeb`. The stream pulls one item each time its queue falls
  * below `highWaterMark` (or, with the default `0`, each time a reader waits),
  * so a slow reader slows the source. `cancel()` (also what `break` in a
- * `for await` over the stream does) calls the source's `return()`. A source
- * error errors the stream with that same error. A sync iterable works too.
+ * `for await` over the stream does) calls the source's `return()`, and settles
+ * without waiting for a source read still in flight (a quiet socket may never
+ * answer it). A source error errors the stream with that same error. A sync
+ * iterable works too.
  *
  * Memory: at most `highWaterMark` items queued in the stream, plus the one
  * being read.
@@ -75,14 +78,26 @@ export function toReadableStream<T>(source: Source<T>, options: ToReadableStream
   const api = "toReadableStream";
   assertSource(source, api);
   assertOptions(options, api);
-  const highWaterMark = options.highWaterMark ?? 0;
+  // `null` is not "no value" here: the type says number, so it is refused like any other non-number.
+  const highWaterMark = options.highWaterMark === undefined ? 0 : options.highWaterMark;
   assertNonNegativeInteger(highWaterMark, api, "highWaterMark");
-  const upstream = new Upstream(source);
+  const upstream = new Upstream(source, api);
+  /** A source read is in flight: `cancel()` must not wait for it (it may never settle). */
+  let reading = false;
+  let cancelled = false;
   return new ReadableStream<T>({
     pull(controller): Promise<void> {
+      reading = true;
       return upstream.next().then(
         (result) => {
-          if (result.done) {
+          reading = false;
+          if (cancelled) return;
+          const broken = upstream.misread(result);
+          if (broken !== undefined) {
+            // Not finished by itself: close it, then error the stream.
+            upstream.close().catch(noop);
+            controller.error(broken);
+          } else if (result.done) {
             upstream.finished();
             controller.close();
           } else {
@@ -90,13 +105,15 @@ export function toReadableStream<T>(source: Source<T>, options: ToReadableStream
           }
         },
         (error) => {
+          reading = false;
           upstream.finished();
-          controller.error(error);
+          if (!cancelled) controller.error(error);
         },
       );
     },
     cancel(): Promise<void> {
-      return upstream.close();
+      cancelled = true;
+      return upstream.close(reading);
     },
   }, { highWaterMark });
 }

@@ -57,6 +57,46 @@ function assertSlipMessage(call: () => unknown, what: string, hint: string): voi
   assert.ok(message.includes("must be an AsyncIterable or Iterable, " + hint), `${what}: ${message}`);
 }
 
+import type { Source } from "../mod.ts";
+
+/** Sources that yield 1, then break the iterator protocol in one way each. */
+const BROKEN_SOURCES: { name: string; gave: string; make(): { iterable: Source<number>; closes(): number } }[] = [
+  ...([[null, "null"], [undefined, "undefined"], [42, "42"]] as const).map(([bad, gave]) => ({
+    name: `next() resolves to ${gave}`,
+    gave,
+    make: () => brokenSource(() => Promise.resolve(bad as never)),
+  })),
+  { name: "next() returns null, not a promise", gave: "null", make: () => brokenSource(() => null as never) },
+  {
+    name: "a sync source's next() returns null",
+    gave: "null",
+    make: () => {
+      let closes = 0;
+      let index = 0;
+      const iterable: Iterable<number> = {
+        [Symbol.iterator]: () => ({
+          next: () => (index++ === 0 ? { done: false, value: 1 } : null as never),
+          return: () => (closes++, { done: true, value: undefined }),
+        }),
+      };
+      return { iterable, closes: () => closes };
+    },
+  },
+];
+
+/** An async source whose first read yields 1 and whose later reads return `bad()`. */
+function brokenSource(bad: () => Promise<IteratorResult<number>>): { iterable: Source<number>; closes(): number } {
+  let closes = 0;
+  let index = 0;
+  const iterable: AsyncIterable<number> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => (index++ === 0 ? Promise.resolve({ done: false, value: 1 }) : bad()),
+      return: () => (closes++, Promise.resolve({ done: true, value: undefined })),
+    }),
+  };
+  return { iterable, closes: () => closes };
+}
+
 /** Checks that `result` is an item (not done) carrying exactly `expected`. */
 function assertCarries(row: Row, result: IteratorResult<unknown>, expected: number[]): void {
   assert.is(result.done, false, "expected an item");
@@ -408,6 +448,40 @@ for (const row of rows) {
       }
     }
   });
+
+  if (row.reader !== null) {
+    test("a source that breaks the iterator protocol: next() rejects with a TypeError naming the call, the source is closed", async () => {
+      const call = row.reader ?? row.name.split(" ")[0];
+      for (const broken of BROKEN_SOURCES) {
+        const source = broken.make();
+        const items: number[] = [];
+        let caught: unknown;
+        const seen = await unhandledDuring(async () => {
+          const it = row.make(source.iterable);
+          const read = (async () => {
+            try {
+              for await (const item of it) items.push(...carried(row, item));
+            } catch (error) {
+              caught = error;
+            }
+            return "read";
+          })();
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const stuck = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("stuck"), 2000)));
+          assert.is(await Promise.race([read, stuck]), "read", `${broken.name}: the consumer hung`);
+          clearTimeout(timer);
+          assert.equal(await it.next(), { value: undefined, done: true }, `${broken.name}: done after the error`);
+        });
+        assert.equal(seen, [], `${broken.name}: unhandled rejection`);
+        assert.instance(caught, TypeError, `${broken.name}: a TypeError, got ${caught}`);
+        const message = (caught as Error).message;
+        assert.ok(message.startsWith(`${call}: `), `${broken.name}: the message names ${call}: ${message}`);
+        assert.ok(message.includes(`gave ${broken.gave}`), `${broken.name}: the message says what it gave: ${message}`);
+        if (row.lossless) assert.equal(items, [1], `${broken.name}: the item before it`);
+        assert.is(source.closes(), 1, `${broken.name}: the source is closed once`);
+      }
+    });
+  }
 
   test("leaves no unhandled rejection when the consumer leaves early", async () => {
     const error = new Error("late failure");

@@ -324,7 +324,7 @@ export abstract class Calls<T, R> extends Pump<T, unknown> {
   #failure: { error: unknown } | undefined = undefined;
 
   constructor(name: string, source: Source<T>, fn: Mapper<T, R>, config: CallConfig, measured: boolean) {
-    super(source, { signal: config.signal });
+    super(source, { api: name, signal: config.signal });
     this.#lean = !measured && !config.ordered && config.timeoutMs === undefined && config.retry === undefined &&
       !config.settle;
     this.#name = name;

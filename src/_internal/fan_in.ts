@@ -10,6 +10,7 @@
  * `index`) and `choose()` (which waiting source goes next), plus `forget()`
  * to drop its own bookkeeping when the consumer leaves.
  */
+import { Breather } from "./breather.ts";
 import { noop } from "./noop.ts";
 import { Outlet } from "./outlet.ts";
 import { Queue } from "./queue.ts";
@@ -31,11 +32,16 @@ export abstract class FanIn<T> extends Outlet<T> {
   readonly #onError: ((error: unknown) => void)[];
   /** Sources that have not ended. */
   #open: number;
+  /**
+   * An always-ready source answers each read in a microtask; without a pause for the event loop
+   * now and then, a source waiting on a timer or I/O would never get its turn.
+   */
+  readonly #breather = new Breather();
 
-  constructor(sources: Source<T>[], signal: AbortSignal | undefined) {
+  constructor(sources: Source<T>[], signal: AbortSignal | undefined, api: string) {
     super(signal);
     const count = sources.length;
-    this.#upstreams = sources.map((source) => new Upstream(source));
+    this.#upstreams = sources.map((source) => new Upstream(source, api));
     this.#reading = new Array<boolean>(count).fill(false);
     this.#values = new Array<T | undefined>(count);
     this.#idle = new Queue(count);
@@ -59,6 +65,7 @@ export abstract class FanIn<T> extends Outlet<T> {
   protected delivered(): void {}
 
   protected start(): void {
+    this.#breather.begin();
     if (this.#open === 0) this.finish();
   }
 
@@ -74,14 +81,17 @@ export abstract class FanIn<T> extends Outlet<T> {
   }
 
   /** The consumer asked: read every source that has nothing outstanding. */
-  protected demand(): void {
+  protected demand = (): void => {
+    const breather = this.#breather;
+    if (breather.paused) return;
+    if (this.#idle.size > 0 && breather.due()) return breather.pause(this.demand);
     const idle = this.#idle;
     while (idle.size > 0 && !this.ended) {
       const index = idle.shift();
       this.#reading[index] = true;
       this.#upstreams[index].next().then(this.#onResult[index], this.#onError[index]);
     }
-  }
+  };
 
   /** The consumer left: nothing waiting will be taken. */
   protected override discard(): void {
@@ -91,6 +101,7 @@ export abstract class FanIn<T> extends Outlet<T> {
   }
 
   protected cleanup(): Promise<void> {
+    this.#breather.cancel();
     // A source with a read in flight is not waited for (see Upstream.close).
     return Promise.all(this.#upstreams.map((upstream, i) => upstream.close(this.#reading[i]))).then(noop);
   }
@@ -98,6 +109,9 @@ export abstract class FanIn<T> extends Outlet<T> {
   #received(index: number, result: IteratorResult<T>): void {
     this.#reading[index] = false;
     if (this.ended) return;
+    const broken = this.#upstreams[index].misread(result);
+    // The source broke the protocol: it is not finished, so cleanup closes it with the rest.
+    if (broken !== undefined) return this.fail(broken);
     if (result.done) {
       this.#upstreams[index].finished();
       if (--this.#open === 0) this.finish();

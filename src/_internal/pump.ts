@@ -17,6 +17,8 @@ import type { Source } from "../types.ts";
 const FUSED_READ: Promise<never> = new Promise<never>(() => {});
 
 export interface PumpOptions<In> {
+  /** The public function, as its messages name it (`"boundedBuffer"`). */
+  api: string;
   signal?: AbortSignal | undefined;
   onDrop?: ((item: In) => void) | undefined;
   /** Pause for a macrotask every few milliseconds of reading (for a pump that reads without demand). */
@@ -57,7 +59,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   constructor(source: Source<In>, options: PumpOptions<In>) {
     super(options.signal, options.onDrop as ((item: Out) => void) | undefined);
     this.#p = new PumpState(
-      new Upstream(source),
+      new Upstream(source, options.api),
       options.breathes ? new Breather() : undefined,
       this.outletState() as OutletState<unknown>,
     );
@@ -229,6 +231,8 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
           p.upstream.finished();
           return this.sourceFailed(error);
         }
+        const broken = p.upstream.misread(result);
+        if (broken !== undefined) return this.#broken(broken);
         if (result.done) {
           p.sourceDone = true;
           p.upstream.finished();
@@ -256,6 +260,13 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     p.read = undefined;
     const claimed = p.claimed;
     p.claimed = false;
+    const broken = p.upstream.misread(result);
+    if (broken !== undefined) {
+      // Not finished by itself: the source is closed on cleanup, and the consumer gets `broken`.
+      p.sourceDone = true;
+      if (p.outlet.status < ENDED) this.sourceFailed(broken);
+      return claimed ? this.passAnswer(undefined) as IteratorResult<In> : undefined;
+    }
     if (p.outlet.status < ENDED) {
       if (result.done) {
         p.sourceDone = true;
@@ -269,6 +280,12 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     }
     return claimed ? this.passAnswer(result as IteratorResult<Out>) as IteratorResult<In> : undefined;
   };
+
+  /** The source broke the iterator protocol: fail with `error`; the source is closed on cleanup (it did not finish). */
+  #broken(error: TypeError): void {
+    this.#p.sourceDone = true;
+    this.sourceFailed(error);
+  }
 
   #onError = (error: unknown): IteratorResult<In> | undefined => {
     const p = this.#p;

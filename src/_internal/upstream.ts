@@ -6,6 +6,7 @@
 import type { Source } from "../types.ts";
 import { noop } from "./noop.ts";
 import { Outlet } from "./outlet.ts";
+import { describe } from "./validate.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
 
@@ -13,9 +14,12 @@ export class Upstream<T> {
   #source: Source<T> | undefined;
   #iterator: AsyncIterator<T> | undefined;
   #finished = false;
+  /** The public function that reads this source, for the message of a protocol violation. */
+  readonly #api: string;
 
-  constructor(source: Source<T>) {
+  constructor(source: Source<T>, api: string) {
     this.#source = source;
+    this.#api = api;
   }
 
   /**
@@ -55,6 +59,21 @@ export class Upstream<T> {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Checks what the source's `next()` gave (a sync source's result, or what an async one's promise
+   * resolved to). The iterator protocol requires an object; anything else (`null`, `undefined`, `42`)
+   * is a broken source, for which this returns the `TypeError` to deliver, naming the call and what
+   * the source gave. The reader then fails the iteration with it and closes the source, as it is not
+   * finished: `for await` over the same source rejects with a `TypeError` too.
+   */
+  misread(result: unknown): TypeError | undefined {
+    if (typeof result === "object" ? result !== null : typeof result === "function") return undefined;
+    return new TypeError(
+      `${this.#api}: the source broke the iterator protocol: its next() gave ${describe(result)}, ` +
+        "not an iterator result object { done, value }",
+    );
   }
 
   /** Records that the source ended or threw by itself: it is closed already, so `close()` leaves it alone. */

@@ -173,7 +173,7 @@ class Publisher<T extends AmqpPublishable> {
     options: ToAmqpExchangeOptions<T>,
     buffer: BufferConstructorLike,
   ) {
-    this.#upstream = new Upstream(source);
+    this.#upstream = new Upstream(source, "toAmqpExchange");
     this.#channel = channel;
     this.#exchange = exchange;
     this.#routingKey = options.routingKey ?? "";
@@ -217,6 +217,9 @@ class Publisher<T extends AmqpPublishable> {
           }),
         );
         pulling = false;
+        // A source that broke the protocol did not finish: the catch below closes it.
+        const broken = this.#upstream.misread(result);
+        if (broken !== undefined) throw broken;
         if (result.done) {
           this.#upstream.finished();
           break;

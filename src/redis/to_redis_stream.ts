@@ -200,7 +200,7 @@ async function write(
   if (options.maxLen !== undefined) head.push("MAXLEN", "~", String(options.maxLen));
   head.push("*");
 
-  const upstream = new Upstream(source);
+  const upstream = new Upstream(source, "toRedisStream");
   const waiter = new Waiter(options.signal);
   let written = 0;
   let lastId: string | undefined;
