@@ -63,7 +63,7 @@ class Merge<T> extends FanIn<T> implements SluiceIterator<T> {
   readonly #ready: Queue<number>;
 
   constructor(sources: Source<T>[]) {
-    super(sources, undefined, "merge");
+    super(sources, undefined, "merge", true);
     this.#ready = new Queue(sources.length);
   }
 

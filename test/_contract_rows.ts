@@ -684,6 +684,7 @@ export const rows: Row[] = [
   // The same rules hold for the pair as for each stage alone.
   {
     name: "fused boundedBuffer → boundedBuffer",
+    reader: "boundedBuffer",
     make: (source, signal) => boundedBuffer(boundedBuffer(source, 2, { signal }), 3, { signal }),
     invalid: [],
     lossless: true,
@@ -692,6 +693,7 @@ export const rows: Row[] = [
   },
   {
     name: "fused boundedBuffer → debounce",
+    reader: "boundedBuffer",
     make: (source, signal) => debounce(boundedBuffer(source, 2, { signal }), 20, { maxWaitMs: 40, signal }),
     invalid: [],
     lossless: false,
@@ -700,6 +702,7 @@ export const rows: Row[] = [
   },
   {
     name: "fused boundedBuffer drop-oldest → sampleNth → meter",
+    reader: "boundedBuffer",
     make: (source, signal) =>
       meter(sampleNth(boundedBuffer(source, 2, { overflow: "drop-oldest", signal }), 1, { signal }), {
         report: () => {},

@@ -33,12 +33,13 @@ export abstract class FanIn<T> extends Outlet<T> {
   /** Sources that have not ended. */
   #open: number;
   /**
-   * An always-ready source answers each read in a microtask; without a pause for the event loop
-   * now and then, a source waiting on a timer or I/O would never get its turn.
+   * With `breathes` (merge): an always-ready source answers each read in a microtask; without a
+   * pause for the event loop now and then, a source waiting on a timer or I/O would never get its
+   * turn. During a pause the consumer waits too, and gets the waiting items after it.
    */
-  readonly #breather = new Breather();
+  readonly #breather: Breather | undefined;
 
-  constructor(sources: Source<T>[], signal: AbortSignal | undefined, api: string) {
+  constructor(sources: Source<T>[], signal: AbortSignal | undefined, api: string, breathes = false) {
     super(signal);
     const count = sources.length;
     this.#upstreams = sources.map((source) => new Upstream(source, api));
@@ -53,6 +54,7 @@ export abstract class FanIn<T> extends Outlet<T> {
       this.#onError.push((error) => this.#failed(i, error));
     }
     this.#open = count;
+    this.#breather = breathes ? new Breather() : undefined;
   }
 
   /** An item now waits at source `index`. */
@@ -65,12 +67,13 @@ export abstract class FanIn<T> extends Outlet<T> {
   protected delivered(): void {}
 
   protected start(): void {
-    this.#breather.begin();
+    this.#breather?.begin();
     if (this.#open === 0) this.finish();
   }
 
   protected take(): IteratorResult<T> | undefined {
-    if (this.#waitingItems === 0) return undefined;
+    // During a pause the consumer waits too, so the sources that were not read yet keep their turn.
+    if (this.#waitingItems === 0 || this.#breather?.paused) return undefined;
     const index = this.choose();
     const value = this.#values[index] as T;
     this.#values[index] = undefined;
@@ -83,14 +86,22 @@ export abstract class FanIn<T> extends Outlet<T> {
   /** The consumer asked: read every source that has nothing outstanding. */
   protected demand = (): void => {
     const breather = this.#breather;
-    if (breather.paused) return;
-    if (this.#idle.size > 0 && breather.due()) return breather.pause(this.demand);
+    if (breather !== undefined) {
+      if (breather.paused) return;
+      if (this.#idle.size > 0 && breather.due()) return breather.pause(this.#resume);
+    }
     const idle = this.#idle;
     while (idle.size > 0 && !this.ended) {
       const index = idle.shift();
       this.#reading[index] = true;
       this.#upstreams[index].next().then(this.#onResult[index], this.#onError[index]);
     }
+  };
+
+  /** After a pause: hand waiting items to the calls that waited through it, then read again. */
+  #resume = (): void => {
+    while (this.waiting && this.#waitingItems > 0 && !this.ended) this.offer(this.take()!.value);
+    this.demand();
   };
 
   /** The consumer left: nothing waiting will be taken. */
@@ -101,7 +112,7 @@ export abstract class FanIn<T> extends Outlet<T> {
   }
 
   protected cleanup(): Promise<void> {
-    this.#breather.cancel();
+    this.#breather?.cancel();
     // A source with a read in flight is not waited for (see Upstream.close).
     return Promise.all(this.#upstreams.map((upstream, i) => upstream.close(this.#reading[i]))).then(noop);
   }
