@@ -116,7 +116,7 @@ class MapLatest<T, R> extends Pump<T, R> implements BufferedIterator<R> {
     latest: boolean,
     options: MapLatestOptions<T>,
   ) {
-    super(source, { signal: options.signal, onDrop: options.onDrop, breathes: true });
+    super(source, { api: "mapLatest", signal: options.signal, onDrop: options.onDrop, breathes: true });
     this.#fn = fn;
     this.#latest = latest;
     this.#signal = options.signal;

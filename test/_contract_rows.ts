@@ -815,6 +815,7 @@ export const rows: Row[] = [
   },
   {
     name: "fused boundedBuffer → rateLimit",
+    reader: "boundedBuffer",
     make: (source, signal) => rateLimit(boundedBuffer(source, 2, { signal }), { limit: 100, intervalMs: 100, signal }),
     invalid: [],
     lossless: true,
