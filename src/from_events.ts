@@ -38,7 +38,7 @@ export type EventEmitterLike =
   };
 
 /** What {@linkcode fromEvents} does with an event that arrives while it holds `capacity` events. */
-export type EventOverflow = Exclude<Overflow, "wait">;
+export type EventOverflow = Exclude<Overflow, "wait"> | "pause";
 
 /** Options for {@linkcode fromEvents}. */
 export interface FromEventsOptions<E> extends SignalOptions, DropOptions<E> {
@@ -49,9 +49,18 @@ export interface FromEventsOptions<E> extends SignalOptions, DropOptions<E> {
    * consumer fell `capacity` events behind, and gets an {@linkcode OverflowError}
    * after the held events. `"drop-oldest"` keeps the newest events,
    * `"drop-newest"` the oldest. `"wait"` is refused: an event source cannot be
-   * made to wait.
+   * made to wait. `"pause"`, for a target with `pause()` and `resume()` (a
+   * Node `Readable` in flowing mode, a `net.Socket`, a `ws` WebSocket): call
+   * `pause()` when `capacity` events are held and `resume()` once the consumer
+   * has taken them down to `lowWaterMark`; nothing is dropped.
    */
   overflow?: EventOverflow;
+  /**
+   * With `overflow: "pause"`: resume the target once the consumer has taken the
+   * held events down to this many, an integer from 0 to `capacity - 1`.
+   * Default: half of `capacity`, rounded down.
+   */
+  lowWaterMark?: number;
   /** Events that end the iteration (after the held events), such as `"close"` or `"end"`. */
   endOn?: string | readonly string[];
 }
@@ -90,17 +99,29 @@ export interface FromEventsOptions<E> extends SignalOptions, DropOptions<E> {
  * `EventTarget`'s `"error"` is not listened to (a browser WebSocket follows
  * it with `"close"`: use `endOn: "close"`).
  *
- * Memory: at most `capacity` events (default 16).
+ * With `overflow: "pause"` the target is slowed instead: `pause()` once
+ * `capacity` events are held, `resume()` once the consumer has taken them down
+ * to `lowWaterMark`, and `resume()` again on every way the iteration ends if it
+ * was paused. Events the target still emits after `pause()` (a socket may
+ * deliver what it had already read) are held too, up to `capacity` more; a
+ * target that emits more than that after `pause()` fails the iteration with
+ * {@linkcode OverflowError}.
+ *
+ * Memory: at most `capacity` events (default 16); with `"pause"`, at most
+ * `2 × capacity` (`capacity` plus what arrives after `pause()`: none for a Node
+ * `Readable` or `net.Socket`, whose `pause()` stops its `"data"` events).
  *
  * @typeParam E The type of each item, as the target passes it (not checked at
  *   run time): an `Event` subtype for a target with `addEventListener`
  *   (`MessageEvent` for a WebSocket's `"message"`), else the emit's first argument.
  * @param target The `EventTarget` or `EventEmitter` to listen to.
  * @param type The event type to read.
- * @param options `capacity`, `overflow`, `endOn`, `signal` and `onDrop`; `onDrop` is called with every event the overflow strategy drops.
+ * @param options `capacity`, `overflow`, `lowWaterMark`, `endOn`, `signal` and `onDrop`; `onDrop` is called with every event the overflow strategy drops.
  * @returns An async iterator of the events, in the order they were emitted.
- * @throws {TypeError} If `target` has no listener methods, `type` is not a string or an option has the wrong type.
- * @throws {RangeError} If `capacity` is not a positive integer or `overflow` is unknown or `"wait"`.
+ * @throws {TypeError} If `target` has no listener methods (or, with `overflow: "pause"`, no `pause()` and
+ *   `resume()`), `type` is not a string or an option has the wrong type.
+ * @throws {RangeError} If `capacity` is not a positive integer, `overflow` is unknown or `"wait"`, or
+ *   `lowWaterMark` is not an integer from 0 to `capacity - 1` or comes without `overflow: "pause"`.
  *
  * @example Read an emitter's events until it ends
  * ```ts
@@ -153,11 +174,36 @@ export function fromEvents<E = unknown>(
   if (typeof type !== "string") throw new TypeError(`${api}: 'type' must be a string, received ${describe(type)}`);
   assertCommonOptions(options, api);
   if (options.capacity !== undefined) assertPositiveInteger(options.capacity, api, "capacity");
-  assertOverflow(options.overflow, api);
+  const pauses = options.overflow === "pause";
+  if (!pauses) assertOverflow(options.overflow, api);
   if ((options.overflow as Overflow | undefined) === "wait") {
     throw new RangeError(
       `${api}: 'overflow' must be "drop-oldest", "drop-newest" or "error" (an event source cannot be made to wait), ` +
         `received "wait"`,
+    );
+  }
+  const capacity = options.capacity ?? DEFAULT_CAPACITY;
+  let flow: Flow | undefined;
+  if (pauses) {
+    const { pause, resume } = target as { pause?: unknown; resume?: unknown };
+    if (typeof pause !== "function" || typeof resume !== "function") {
+      throw new TypeError(
+        `${api}: 'target' must have pause() and resume() with overflow "pause", received ${
+          describe(target)
+        } without them`,
+      );
+    }
+    const lowWaterMark = options.lowWaterMark ?? Math.floor(capacity / 2);
+    if (!Number.isInteger(lowWaterMark) || lowWaterMark < 0 || lowWaterMark >= capacity) {
+      throw new RangeError(
+        `${api}: 'lowWaterMark' must be an integer from 0 to capacity - 1 (${capacity - 1}), ` +
+          `received ${describe(options.lowWaterMark)}`,
+      );
+    }
+    flow = { pause: () => pause.call(target), resume: () => resume.call(target), lowWaterMark };
+  } else if (options.lowWaterMark !== undefined) {
+    throw new RangeError(
+      `${api}: 'lowWaterMark' applies to overflow "pause" only, received ${describe(options.lowWaterMark)}`,
     );
   }
   const endOn = typeof options.endOn === "string" ? [options.endOn] : options.endOn ?? [];
@@ -166,7 +212,14 @@ export function fromEvents<E = unknown>(
       `${api}: 'endOn' must be a string or an array of strings, received ${describe(options.endOn)}`,
     );
   }
-  return new EventOutlet<E>(listen, type, endOn, options);
+  return new EventOutlet<E>(listen, type, endOn, options, flow);
+}
+
+/** How `overflow: "pause"` slows a target: its own `pause()` and `resume()`, and when to resume. */
+interface Flow {
+  pause(): void;
+  resume(): void;
+  lowWaterMark: number;
 }
 
 /** How to add and remove a listener of one kind on a target. */
@@ -209,15 +262,32 @@ class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
   readonly #items: OverflowQueue<E>;
   readonly #signal: AbortSignal | undefined;
   #listening = false;
+  /** With `overflow: "pause"`: how to pause and resume the target. */
+  readonly #flow: Flow | undefined;
+  /** With `overflow: "pause"`: pause the target once this many events are held. */
+  readonly #pauseAt: number;
+  /** This iterator paused the target and has not resumed it yet. */
+  #paused = false;
 
-  constructor(listen: ListenerMethods, type: string, endOn: readonly string[], options: FromEventsOptions<E>) {
+  constructor(
+    listen: ListenerMethods,
+    type: string,
+    endOn: readonly string[],
+    options: FromEventsOptions<E>,
+    flow: Flow | undefined,
+  ) {
     super(options.signal, options.onDrop);
     this.#listen = listen;
     this.#type = type;
     this.#endOn = endOn;
     this.#failOnError = listen.errors !== undefined && type !== "error";
     this.#signal = options.signal;
-    this.#items = new OverflowQueue(options.capacity ?? DEFAULT_CAPACITY, options.overflow ?? "error", "fromEvents", {
+    const capacity = options.capacity ?? DEFAULT_CAPACITY;
+    this.#flow = flow;
+    this.#pauseAt = capacity;
+    // Paused, the events still emitted after pause() are held too, up to capacity more: then it fails.
+    const overflow = flow === undefined ? options.overflow as Overflow ?? "error" : "error";
+    this.#items = new OverflowQueue(flow === undefined ? capacity : 2 * capacity, overflow, "fromEvents", {
       offer: (item) => this.offer(item),
       drop: (item) => this.drop(item),
       overflow: (error) => this.fail(error),
@@ -239,7 +309,9 @@ class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
   }
 
   protected take(): IteratorResult<E> | undefined {
-    return this.#items.take();
+    const taken = this.#items.take();
+    if (this.#paused && this.#items.size <= this.#flow!.lowWaterMark) this.#resume();
+    return taken;
   }
 
   protected demand(): void {}
@@ -247,6 +319,7 @@ class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
   protected cleanup(): void {
     this.#signal?.removeEventListener("abort", this.#onEarlyAbort);
     this.#removeListeners();
+    if (this.#paused) this.#resume();
   }
 
   /** The consumer left: the events it did not take are let go. */
@@ -281,12 +354,24 @@ class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
     this.#signal?.removeEventListener("abort", this.#onEarlyAbort);
     this.#removeListeners();
     this.#items.clear();
+    if (this.#paused) this.#resume();
   };
 
   // An emitter may still call a listener removed during the same emit: `#listening` guards each one.
   #onEvent = (event: unknown): void => {
-    if (this.#listening) this.#items.put(event as E);
+    if (!this.#listening) return;
+    this.#items.put(event as E);
+    // Not once the put ended the iteration (an overflow): the target was resumed then, for good.
+    if (this.#flow !== undefined && !this.#paused && this.#listening && this.#items.size >= this.#pauseAt) {
+      this.#paused = true;
+      this.#flow.pause();
+    }
   };
+
+  #resume(): void {
+    this.#paused = false;
+    this.#flow!.resume();
+  }
 
   #onError = (error: unknown): void => {
     if (this.#listening) this.fail(error);

@@ -1,10 +1,10 @@
 import { EventEmitter, once } from "node:events";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { fromEvents, OverflowError } from "../mod.ts";
-import { countedController, hasNext, noNext, rejection, settle, thrown, unhandledDuring } from "./_helpers.ts";
+import { countedController, delay, hasNext, noNext, rejection, settle, thrown, unhandledDuring } from "./_helpers.ts";
 
 const test = suite("fromEvents");
 
@@ -467,6 +467,146 @@ test("fromEvents() validates its arguments at the call", () => {
     assert.ok((error as Error).message.includes(message), (error as Error).message);
   }
   assert.is(emitterListeners(emitter), 0);
+});
+
+/** An emitter with pause() and resume() that records the calls, as a Node stream has them. */
+class PausableEmitter extends EventEmitter {
+  calls: string[] = [];
+  pause(): void {
+    this.calls.push("pause");
+  }
+  resume(): void {
+    this.calls.push("resume");
+  }
+}
+
+test("fromEvents() overflow pause: pause() at capacity, resume() once taken down to lowWaterMark, nothing dropped", async () => {
+  const target = new PausableEmitter();
+  const events = fromEvents<number>(target, "data", { overflow: "pause", capacity: 4, lowWaterMark: 1 });
+  for (let i = 1; i <= 3; i++) target.emit("data", i);
+  assert.equal(target.calls, []);
+  target.emit("data", 4);
+  assert.equal(target.calls, ["pause"], "paused at 4 held");
+  target.emit("data", 5); // already on its way when pause() was called: held too
+  assert.is(events.held, 5);
+  for (const expected of [1, 2, 3]) await hasNext(events, expected);
+  assert.equal(target.calls, ["pause"], "2 still held, above the low-water mark");
+  await hasNext(events, 4);
+  assert.equal(target.calls, ["pause", "resume"], "down to 1: resumed");
+  assert.is(events.dropped, 0);
+  await hasNext(events, 5);
+  await events.return();
+  assert.equal(target.calls, ["pause", "resume"], "not paused at the end: nothing more to resume");
+});
+
+test("fromEvents() overflow pause: resume() on every exit path while paused", async () => {
+  const exits: [string, (events: AsyncIterator<unknown>, target: PausableEmitter, stop: AbortController) => unknown][] =
+    [
+      ["return()", (events) => events.return!()],
+      ["abort", (_events, _target, stop) => stop.abort(new Error("stop"))],
+      ["the end event", (_events, target) => target.emit("end")],
+      ["an error event", (_events, target) => target.emit("error", new Error("broken"))],
+    ];
+  for (const [name, exit] of exits) {
+    const target = new PausableEmitter();
+    const stop = new AbortController();
+    const events = fromEvents(target, "data", { overflow: "pause", capacity: 2, endOn: "end", signal: stop.signal });
+    events.next().catch(() => {}); // nothing yet: waits for the first event
+    for (let i = 0; i < 3; i++) target.emit("data", i); // the first to the waiting next(), then 2 held
+    assert.equal(target.calls, ["pause"], name);
+    await exit(events, target, stop);
+    await settle();
+    assert.equal(target.calls, ["pause", "resume"], `resumed after ${name}`);
+    assert.is(target.listenerCount("data"), 0, name);
+  }
+});
+
+test("fromEvents() overflow pause: events after pause() are held up to capacity more, then it fails", async () => {
+  const target = new PausableEmitter();
+  const events = fromEvents<number>(target, "data", { overflow: "pause", capacity: 2 });
+  for (let i = 1; i <= 4; i++) target.emit("data", i);
+  assert.is(events.held, 4);
+  target.emit("data", 5);
+  for (const expected of [1, 2, 3, 4]) await hasNext(events, expected);
+  const error = await rejection(events.next());
+  assert.instance(error, OverflowError);
+  assert.equal(target.calls, ["pause", "resume"]);
+});
+
+test("fromEvents() overflow pause: validated at the call", () => {
+  const plain = new EventEmitter();
+  const error = thrown(() => fromEvents(plain, "data", { overflow: "pause" }));
+  assert.instance(error, TypeError);
+  assert.match((error as Error).message, `fromEvents: 'target' must have pause() and resume() with overflow "pause"`);
+  const pausable = new PausableEmitter();
+  for (const lowWaterMark of [4, -1, 1.5]) {
+    const bad = thrown(() => fromEvents(pausable, "data", { overflow: "pause", capacity: 4, lowWaterMark }));
+    assert.instance(bad, RangeError);
+    assert.match((bad as Error).message, `fromEvents: 'lowWaterMark' must be an integer from 0 to capacity - 1 (3)`);
+  }
+  const without = thrown(() => fromEvents(pausable, "data", { lowWaterMark: 2 }));
+  assert.instance(without, RangeError);
+  assert.match((without as Error).message, `'lowWaterMark' applies to overflow "pause" only, received 2`);
+  assert.is(pausable.listenerCount("data"), 0, "a refused call listens to nothing");
+});
+
+/** A TCP server on loopback that writes `chunks` chunks of `size` bytes to its one client, then ends. */
+async function writer(chunks: number, size: number): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createServer((socket) => {
+    socket.on("error", () => {}); // the client may leave early
+    let left = chunks;
+    const write = () => {
+      while (left > 0) {
+        left--;
+        if (!socket.write(Buffer.alloc(size, left % 256))) return void socket.once("drain", write);
+      }
+      socket.end();
+    };
+    write();
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+test("fromEvents() overflow pause over a real net socket: pauses the socket, holds at most capacity, loses nothing", async () => {
+  const server = await writer(64, 64 * 1024);
+  const socket: Socket = connect(server.port, "127.0.0.1");
+  const chunks = fromEvents<Buffer>(socket, "data", { overflow: "pause", capacity: 4, endOn: "end" });
+  let bytes = 0;
+  let maxHeld = 0;
+  let sawPaused = false;
+  for await (const chunk of chunks) {
+    bytes += chunk.length;
+    maxHeld = Math.max(maxHeld, chunks.held);
+    if (socket.isPaused()) sawPaused = true;
+    if (chunks.held <= 2) assert.is(socket.isPaused(), false, "resumed at the low-water mark");
+    await delay(2);
+  }
+  assert.is(bytes, 64 * 64 * 1024, "every byte arrived");
+  assert.ok(sawPaused, "the socket was paused");
+  assert.ok(maxHeld <= 4, `held ${maxHeld} chunks`);
+  assert.is(socket.isPaused(), false);
+  socket.destroy();
+  await server.close();
+});
+
+test("fromEvents() overflow pause over a real net socket: break while paused resumes it", async () => {
+  const server = await writer(64, 64 * 1024);
+  const socket: Socket = connect(server.port, "127.0.0.1");
+  const chunks = fromEvents<Buffer>(socket, "data", { overflow: "pause", capacity: 2, endOn: "end" });
+  await chunks.next();
+  for (let waited = 0; !socket.isPaused() && waited < 2000; waited += 5) await delay(5);
+  assert.ok(socket.isPaused(), "paused while nobody reads");
+  assert.is(chunks.held, 2);
+  await chunks.return();
+  assert.is(socket.isPaused(), false, "resumed on return()");
+  assert.is(socket.listenerCount("data"), 0);
+  socket.destroy();
+  await server.close();
 });
 
 test.run();
