@@ -137,4 +137,24 @@ test("amqp workers without a broker: says how to start one and exits 0", async (
   assert.match(output, /docker run/);
 });
 
+test("flaky-api: timeouts, retries and settle; never above the limit at the server, and aborted requests closed there", async () => {
+  const output = await runExample("flaky_api.ts", ["--count", "300", "--timeout", "1000"], 120_000);
+  const value = (label: string) => {
+    const line = output.split("\n").find((l) => l.startsWith(label));
+    assert.ok(line, `no "${label}" row in:\n${output}`);
+    return Number(line!.slice(label.length).trim().split(/\s+/)[0]);
+  };
+  const calls = value("calls made (attempts)");
+  const successes = value("successes");
+  const failures = value("failures");
+  assert.is(successes + failures, 300, output);
+  // ids 1 (400) and 99 (503 on every try) fail for good; 13 and 213 hang once and time out.
+  assert.is(failures, 2, output);
+  assert.ok(value("timeouts") >= 2, output);
+  assert.ok(calls >= 300 + 2 + 5, `the hung requests and the 503 were retried\n${output}`);
+  assert.is(value("retries"), calls - 300, output);
+  assert.match(output, /max in flight at the server +\d+ +✓ never above the limit \(8\)/);
+  assert.match(output, /aborted requests closed at the server: 2 of 2 hung, 0 left open ✓/);
+});
+
 test.run();
