@@ -6,7 +6,7 @@ import { Breather } from "./_internal/breather.ts";
 import { noop } from "./_internal/noop.ts";
 import { Outlet } from "./_internal/outlet.ts";
 import { Queue } from "./_internal/queue.ts";
-import { Upstream } from "./_internal/upstream.ts";
+import { isThenable, Upstream } from "./_internal/upstream.ts";
 import {
   assertBound,
   assertCommonOptions,
@@ -281,7 +281,7 @@ class Hub<T> {
   /** Items are being handed out (or a sync source is read in a loop): a pull now must not start another read. */
   #looping = false;
   /** A sync source's iterator, read in a plain loop; false for an async source; undefined before the first read. */
-  #sync: Iterator<T> | false | undefined = undefined;
+  #sync: Iterator<T | PromiseLike<T>> | false | undefined = undefined;
   /** How the source finished, for readers that take their end later. */
   #failure: { error: unknown } | undefined = undefined;
   #aborted = false;
@@ -398,15 +398,18 @@ class Hub<T> {
     this.#upstream.next().then(this.#onResult, this.#onError);
   };
 
-  /** Reads a sync source in a plain loop while there is room: no promise per item. */
-  #pullSync(iterator: Iterator<T>): void {
+  /**
+   * Reads a sync source in a plain loop while there is room: no promise per item. An item
+   * that is a thenable is awaited as an async read (as `for await` does); the loop resumes after it.
+   */
+  #pullSync(iterator: Iterator<T | PromiseLike<T>>): void {
     const breather = this.#breather;
     this.#looping = true;
     try {
       do {
         if (breather.paused) return;
         if (breather.due()) return breather.pause(this.#pull);
-        let result: IteratorResult<T>;
+        let result: IteratorResult<T | PromiseLike<T>>;
         try {
           result = iterator.next();
         } catch (error) {
@@ -419,7 +422,13 @@ class Hub<T> {
           this.#upstream.finished();
           return this.#finish(undefined, false);
         }
-        this.#received(result.value);
+        const item = result.value;
+        if (isThenable(item)) {
+          this.#reading = true;
+          this.#upstream.awaitItem(item as PromiseLike<T>).then(this.#onResult, this.#onError);
+          return;
+        }
+        this.#received(item as T);
       } while (this.#status === READING && this.#readers.size > 0 && this.#blocking === 0);
     } finally {
       this.#looping = false;

@@ -3,8 +3,15 @@
  * @module
  */
 
-/** Anything a combinator can read from: an async iterable, or a plain iterable such as an array. */
-export type Source<T> = AsyncIterable<T> | Iterable<T>;
+/**
+ * Anything a combinator can read from: an async iterable, or a plain iterable
+ * such as an array. A plain iterable is read as `for await` reads it: an item
+ * that is a promise (or any thenable) is awaited, and a rejected one is the
+ * source's error; plain items are read in a loop with no promise per item.
+ * So `concurrencyLimit([fetchA(), fetchB()], 2, fn)` calls `fn` with the
+ * results, and `T` is the resolved type.
+ */
+export type Source<T> = AsyncIterable<T> | Iterable<T | PromiseLike<T>>;
 
 /** The item type of a {@linkcode Source}: `SourceItem<number[]>` is `number`; a union of sources gives the union of their items. */
 export type SourceItem<S> = S extends AsyncIterable<infer T> ? T : S extends Iterable<infer T> ? T : never;

@@ -7,9 +7,25 @@
 import { EventEmitter } from "node:events";
 import { type Channel, channel, ChannelClosedError, type ChannelOptions, type Source } from "../mod.ts";
 
-function open<T>(source: Source<T>): AsyncIterator<T> | Iterator<T> {
+function open<T>(source: Source<T>): AsyncIterator<T> | Iterator<T | PromiseLike<T>> {
   const asyncOpen = (source as AsyncIterable<T>)[Symbol.asyncIterator];
-  return typeof asyncOpen === "function" ? asyncOpen.call(source) : (source as Iterable<T>)[Symbol.iterator]();
+  return typeof asyncOpen === "function"
+    ? asyncOpen.call(source)
+    : (source as Iterable<T | PromiseLike<T>>)[Symbol.iterator]();
+}
+
+/**
+ * The item as `for await` gives it: a plain one at once (no extra tick); a thenable awaited, and a
+ * rejected one closes the source and is its error, as a producer reading with `for await` sees it.
+ */
+function item<T>(value: T | PromiseLike<T>, iterator: { return?(): unknown }): T | Promise<T> {
+  if (value === null || typeof value !== "object" || typeof (value as PromiseLike<T>).then !== "function") {
+    return value as T;
+  }
+  return Promise.resolve(value).catch((error) => {
+    iterator.return?.();
+    throw error;
+  });
 }
 
 /**
@@ -28,7 +44,7 @@ export function pumpedChannel(
   options: ChannelOptions<number>,
 ): Channel<number> {
   const ch = channel<number>(options);
-  let iterator: AsyncIterator<number> | Iterator<number> | undefined;
+  let iterator: AsyncIterator<number> | Iterator<number | PromiseLike<number>> | undefined;
   let started = false;
   let sourceOpen = false;
   const closeSource = () => {
@@ -54,7 +70,8 @@ export function pumpedChannel(
           sourceOpen = false;
           return ch.close();
         }
-        await ch.send(result.value);
+        const value = item(result.value, iterator);
+        await ch.send(value instanceof Promise ? await value : value);
         // A send waiting at abort is still accepted later (fail() lets waiting sends in): stop here.
         if (!sourceOpen) return;
       }
@@ -96,7 +113,7 @@ export function pumpedChannel(
  */
 export function pumpedEmitter(source: Source<number>): EventEmitter {
   const emitter = new EventEmitter();
-  let iterator: AsyncIterator<number> | Iterator<number> | undefined;
+  let iterator: AsyncIterator<number> | Iterator<number | PromiseLike<number>> | undefined;
   let sourceOpen = false;
   const closeSource = () => {
     if (!sourceOpen) return;
@@ -116,7 +133,8 @@ export function pumpedEmitter(source: Source<number>): EventEmitter {
           emitter.emit("end");
           return;
         }
-        emitter.emit("data", result.value);
+        const value = item(result.value, iterator);
+        emitter.emit("data", value instanceof Promise ? await value : value);
       }
     } catch (error) {
       if (!sourceOpen) return;

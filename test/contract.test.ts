@@ -336,6 +336,44 @@ for (const row of rows) {
     assert.is(closed, 1, "break closes a sync generator too");
   });
 
+  test("reads a sync iterable's promise items as for await does: awaited, and a rejected one is the source error", async () => {
+    const items: number[] = [];
+    const thenable = { then: (resolve: (value: number) => void) => resolve(3) };
+    const read = (async () => {
+      const source = [Promise.resolve(1), 2, thenable as unknown as number, delay(2).then(() => 4)];
+      for await (const item of row.make(source)) items.push(...carried(row, item));
+      return "read";
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stuck = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("stuck"), 3000)));
+    assert.is(await Promise.race([read, stuck]), "read", "a source of promises was read to its end");
+    clearTimeout(timer);
+    if (row.lossless) assert.equal(items, [1, 2, 3, 4], "each promise's value, in order");
+    else assert.ok(items.length > 0 && isSubsequence(items, [1, 2, 3, 4]), `${items}: values, not promises`);
+
+    const error = new Error("item rejected");
+    let closed = 0;
+    function* generator() {
+      try {
+        yield 1;
+        yield delay(1).then(() => Promise.reject(error));
+        yield 3;
+      } finally {
+        closed++;
+      }
+    }
+    const before: number[] = [];
+    let caught: unknown;
+    try {
+      for await (const item of row.make(generator())) before.push(...carried(row, item));
+    } catch (thrown) {
+      caught = thrown;
+    }
+    assert.is(caught, error, "the rejection is the source error, the same object");
+    if (row.lossless) assert.equal(before, [1]);
+    assert.is(closed, 1, "the sync generator is closed once");
+  });
+
   test("a source error reaches the consumer as the same object, after the items before it", async () => {
     const error = new Error("source failed");
     const source = instrumented(SOURCE, { error });

@@ -10,7 +10,7 @@
  */
 import { Breather } from "./breather.ts";
 import { ENDED, FINISHING, Outlet, type OutletState, RUNNING } from "./outlet.ts";
-import { Upstream } from "./upstream.ts";
+import { isThenable, Upstream } from "./upstream.ts";
 import type { Source } from "../types.ts";
 
 /** Marks a read of a fused source in flight (`Outlet.request`): its callbacks answer it, not this promise. */
@@ -38,7 +38,7 @@ class PumpState<In> {
   /** The read in flight was handed to the consumer (see `claimRead()`). */
   claimed = false;
   /** A sync source's iterator, read in a plain loop; false for an async source; undefined before the first pull. */
-  sync: Iterator<In> | false | undefined = undefined;
+  sync: Iterator<In | PromiseLike<In>> | false | undefined = undefined;
   /** The source when it is another sluice stage: its held items are taken without a promise (see `Outlet.poll`). */
   fused: Outlet<In> | undefined = undefined;
   /** The sync loop is running: a pull from inside it (through `received()`) must not start another. */
@@ -211,8 +211,12 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     }
   }
 
-  /** Reads a sync source in a plain loop while there is room: no promise per item. */
-  #pullSync(iterator: Iterator<In>): void {
+  /**
+   * Reads a sync source in a plain loop while there is room: no promise per item.
+   * An item that is a thenable leaves the loop: it is awaited as an async read
+   * (as `for await` does), and the loop resumes after it.
+   */
+  #pullSync(iterator: Iterator<In | PromiseLike<In>>): void {
     const p = this.#p;
     const breather = p.breather;
     p.looping = true;
@@ -222,7 +226,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
           if (breather.paused) return;
           if (breather.due()) return breather.pause(this.pull);
         }
-        let result: IteratorResult<In>;
+        let result: IteratorResult<In | PromiseLike<In>>;
         this.readStarts();
         try {
           result = iterator.next();
@@ -238,7 +242,9 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
           p.upstream.finished();
           return this.sourceEnded();
         }
-        this.received(result.value);
+        const item = result.value;
+        if (isThenable(item)) return this.#awaitRead(p.upstream.awaitItem(item as PromiseLike<In>));
+        this.received(item as In);
       } while (!p.sourceDone && p.outlet.status < FINISHING && this.room());
     } finally {
       p.looping = false;
@@ -247,8 +253,12 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
 
   /** Starts a read of the source; the caller has called `readStarts()`. */
   #startRead(): void {
+    this.#awaitRead(this.#p.upstream.next());
+  }
+
+  /** Makes `read` the read in flight, answered by `#onResult` or `#onError`. */
+  #awaitRead(read: Promise<IteratorResult<In>>): void {
     const p = this.#p;
-    const read = p.upstream.next();
     p.read = read;
     // Never rejects for a read nobody claimed: `#onError` returns; a claimed read's error is its consumer's answer.
     p.settled = read.then(this.#onResult, this.#onError);

@@ -1,7 +1,8 @@
 /**
  * The source side of a combinator: opens the source's iterator on the first
- * pull (so a combinator stays lazy), reads sync iterables as async ones, and
- * closes the source exactly once, and only if it is still open.
+ * pull (so a combinator stays lazy), reads sync iterables as async ones (an
+ * item that is a thenable is awaited, as `for await` does), and closes the
+ * source exactly once, and only if it is still open.
  */
 import type { Source } from "../types.ts";
 import { noop } from "./noop.ts";
@@ -9,6 +10,12 @@ import { Outlet } from "./outlet.ts";
 import { describe } from "./validate.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
+
+/** True for a promise or any object with a `then` method: an item of a sync source that `for await` would await. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === "object" || typeof value === "function") &&
+    typeof (value as PromiseLike<unknown>).then === "function";
+}
 
 export class Upstream<T> {
   #source: Source<T> | undefined;
@@ -35,9 +42,10 @@ export class Upstream<T> {
   /**
    * The sync iterator behind a sync source (opening it if needed), so a combinator
    * can read it in a plain loop with no promise per item; undefined for an async source.
-   * A synchronous throw from opening the source is thrown here.
+   * A synchronous throw from opening the source is thrown here. An item it yields
+   * that is a thenable goes to `awaitItem()` instead of being used as it is.
    */
-  syncIterator(): Iterator<T> | undefined {
+  syncIterator(): Iterator<T | PromiseLike<T>> | undefined {
     const iterator = this.#iterator ?? this.#open();
     return iterator instanceof SyncAsAsync ? iterator.inner : undefined;
   }
@@ -49,6 +57,15 @@ export class Upstream<T> {
   fusedOutlet(): Outlet<T> | undefined {
     const iterator = this.#iterator ?? this.#open();
     return iterator instanceof Outlet ? iterator : undefined;
+  }
+
+  /**
+   * For a sync source read through `syncIterator()`: awaits an item that is a
+   * thenable, as `for await` does. A rejection closes the source (its `return()`,
+   * once) and rejects with the same error: a source error.
+   */
+  awaitItem(item: PromiseLike<T>): Promise<IteratorResult<T>> {
+    return (this.#iterator as SyncAsAsync<T>).awaitItem(item);
   }
 
   /** Pulls the next item. Never throws: a synchronous throw becomes a rejection. */
@@ -114,7 +131,7 @@ export class Upstream<T> {
     const asyncOpen = (source as AsyncIterable<T>)[Symbol.asyncIterator];
     this.#iterator = typeof asyncOpen === "function"
       ? asyncOpen.call(source)
-      : new SyncAsAsync((source as Iterable<T>)[Symbol.iterator]());
+      : new SyncAsAsync((source as Iterable<T | PromiseLike<T>>)[Symbol.iterator]());
     return this.#iterator;
   }
 }
@@ -123,28 +140,53 @@ export class Upstream<T> {
 export function asAsyncIterable<T>(source: Source<T>): AsyncIterable<T> {
   if (typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === "function") return source as AsyncIterable<T>;
   return {
-    [Symbol.asyncIterator]: () => new SyncAsAsync((source as Iterable<T>)[Symbol.iterator]()),
+    [Symbol.asyncIterator]: () => new SyncAsAsync((source as Iterable<T | PromiseLike<T>>)[Symbol.iterator]()),
   };
 }
 
-/** A sync iterator seen through the async protocol. Items are not awaited: their type says what they are. */
+/**
+ * A sync iterator seen through the async protocol, as `for await` sees it: an
+ * item that is a thenable is awaited, and a rejected one is the source's error
+ * (the sync iterator is then closed, as the language now does too). A plain
+ * item costs no extra promise.
+ */
 class SyncAsAsync<T> implements AsyncIterator<T> {
-  #iterator: Iterator<T>;
+  #iterator: Iterator<T | PromiseLike<T>>;
+  /** `return()` was called, by a consumer or after a rejected item: never twice. */
+  #closed = false;
 
-  get inner(): Iterator<T> {
+  get inner(): Iterator<T | PromiseLike<T>> {
     return this.#iterator;
   }
 
-  constructor(iterator: Iterator<T>) {
+  constructor(iterator: Iterator<T | PromiseLike<T>>) {
     this.#iterator = iterator;
   }
 
   next(): Promise<IteratorResult<T>> {
-    return Promise.resolve(this.#iterator.next());
+    const result = this.#iterator.next();
+    if (!result.done && isThenable(result.value)) return this.awaitItem(result.value);
+    return Promise.resolve(result as IteratorResult<T>);
+  }
+
+  awaitItem(item: PromiseLike<T>): Promise<IteratorResult<T>> {
+    return Promise.resolve(item).then((value) => ({ done: false, value }), (error) => {
+      if (!this.#closed) {
+        this.#closed = true;
+        try {
+          this.#iterator.return?.();
+        } catch {
+          // The rejected item is the error reported; a failing return() adds nothing to it.
+        }
+      }
+      throw error;
+    });
   }
 
   return(): Promise<IteratorResult<T>> {
+    if (this.#closed) return Promise.resolve({ done: true, value: undefined });
+    this.#closed = true;
     const result = this.#iterator.return?.();
-    return Promise.resolve(result ?? { done: true, value: undefined });
+    return Promise.resolve((result ?? { done: true, value: undefined }) as IteratorResult<T>);
   }
 }
