@@ -165,7 +165,10 @@ class SyncAsAsync<T> implements AsyncIterator<T> {
 
   next(): Promise<IteratorResult<T>> {
     const result = this.#iterator.next();
-    if (!result.done && isThenable(result.value)) return this.awaitItem(result.value);
+    // A result that is not an object breaks the protocol: it goes as it is, for the caller's `misread()`.
+    if (result !== null && typeof result === "object" && !result.done && isThenable(result.value)) {
+      return this.awaitItem(result.value);
+    }
     return Promise.resolve(result as IteratorResult<T>);
   }
 
