@@ -2,13 +2,14 @@
  * `debounce`: emit an item once the source has been quiet for a while.
  * @module
  */
+import { Keyed, type KeyState } from "./_internal/keyed.ts";
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
-import { assertCommonOptions, assertPositiveTime, assertSource } from "./_internal/validate.ts";
-import type { BufferedIterator, DropOptions, SignalOptions, Source } from "./types.ts";
+import { assertCommonOptions, assertKeyOptions, assertPositiveTime, assertSource } from "./_internal/validate.ts";
+import type { BufferedIterator, DropOptions, KeyedIterator, KeyOptions, SignalOptions, Source } from "./types.ts";
 
 /** Options for {@linkcode debounce}. */
-export interface DebounceOptions<T> extends SignalOptions, DropOptions<T> {
+export interface DebounceOptions<T> extends SignalOptions, DropOptions<T>, KeyOptions<T> {
   /** Emit a pending item at the latest this long after it became pending, even if items keep coming. */
   maxWaitMs?: number;
 }
@@ -23,14 +24,27 @@ export interface DebounceOptions<T> extends SignalOptions, DropOptions<T> {
  * pending item is emitted at once. The source is read as fast as it yields;
  * an emitted item the consumer has not taken yet is replaced by a newer one.
  *
- * Memory: at most 2 items (the pending one and the emitted one on offer).
+ * With `key`, each key is debounced on its own (autosave per document, one
+ * search per tab): an item replaces only the pending item of its own key, and
+ * items of different keys come out in the order their waits end (when the
+ * source ends, every pending item comes out at once, earliest deadline first).
+ * A key's state lives only while it has an item pending or emitted and not
+ * yet taken; more than `maxKeys` keys alive at once (default 1024) fails the
+ * iteration with `OverflowError`, its message naming `maxKeys`. An emitted
+ * item not taken yet is replaced by its own key's newer one, which keeps its
+ * place. One timer serves every key.
+ *
+ * Memory: at most 2 items (the pending one and the emitted one on offer); with
+ * `key`, at most 2 items and one small record per key alive, and at most
+ * `maxKeys` keys.
  *
  * @param source The bursty items.
  * @param waitMs The quiet time, in milliseconds, a positive finite number.
- * @param options `maxWaitMs`, `signal` and `onDrop`; `onDrop` is called with every item replaced by a newer one.
+ * @param options `maxWaitMs`, `key`, `maxKeys`, `signal` and `onDrop`; `onDrop` is called with every item
+ *   replaced by a newer one (of its key).
  * @returns An async iterator of the last item of each burst, in order.
  * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
- * @throws {RangeError} If `waitMs` or `maxWaitMs` is not a positive finite number.
+ * @throws {RangeError} If `waitMs` or `maxWaitMs` is not a positive finite number, or `maxKeys` not a positive integer.
  *
  * @example Keep the last keystroke of a burst
  * ```ts
@@ -48,7 +62,28 @@ export interface DebounceOptions<T> extends SignalOptions, DropOptions<T> {
  * for await (const query of debounce(typing(), 20)) queries.push(query);
  * assert.deepEqual(queries, ["slu", "sluice"]);
  * ```
+ *
+ * @example Save each document once its edits settle
+ * ```ts
+ * import { debounce } from "@sluice/sluice";
+ * import assert from "node:assert/strict";
+ *
+ * const edits = [
+ *   { doc: "a", text: "h" },
+ *   { doc: "b", text: "x" },
+ *   { doc: "a", text: "hi" },
+ * ];
+ * const saved: string[] = [];
+ * for await (const edit of debounce(edits, 20, { key: (edit) => edit.doc })) saved.push(`${edit.doc}:${edit.text}`);
+ * assert.deepEqual(saved, ["b:x", "a:hi"]);
+ * ```
  */
+export function debounce<T>(
+  source: Source<T>,
+  waitMs: number,
+  options: DebounceOptions<T> & { key: (item: T) => unknown },
+): KeyedIterator<T>;
+export function debounce<T>(source: Source<T>, waitMs: number, options?: DebounceOptions<T>): BufferedIterator<T>;
 export function debounce<T>(
   source: Source<T>,
   waitMs: number,
@@ -59,6 +94,8 @@ export function debounce<T>(
   assertPositiveTime(waitMs, api, "waitMs");
   assertCommonOptions(options, api);
   if (options.maxWaitMs !== undefined) assertPositiveTime(options.maxWaitMs, api, "maxWaitMs");
+  assertKeyOptions(options, api);
+  if (options.key !== undefined) return new KeyedDebounce(source, waitMs, options, options.key);
   return new Debounce(source, waitMs, options);
 }
 
@@ -120,5 +157,59 @@ class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
 
   #emitPending(): void {
     if (this.#pending.full) this.offerLatest(this.#ready, this.#pending.remove());
+  }
+}
+
+/** Debounce per key: one record per key with an item pending, one timer for all of them. */
+class KeyedDebounce<T> extends Keyed<T> implements KeyedIterator<T> {
+  readonly #waitMs: number;
+  readonly #maxWaitMs: number;
+
+  constructor(source: Source<T>, waitMs: number, options: DebounceOptions<T>, key: (item: T) => unknown) {
+    super("debounce", source, { ...options, key, maxKeys: options.maxKeys ?? 1024 });
+    this.#waitMs = waitMs;
+    this.#maxWaitMs = options.maxWaitMs ?? Infinity;
+  }
+
+  protected arrived(record: KeyState<T>, item: T, now: number): void {
+    if (!record.hasItem) record.since = now;
+    this.hold(record, item);
+    record.last = now;
+    // Already scheduled: its deadline only moves later, which `due` finds out when it comes.
+    if (record.heapIndex < 0) this.schedule(record, Math.min(now + this.#waitMs, record.since + this.#maxWaitMs));
+  }
+
+  #deadline(record: KeyState<T>): number {
+    return record.hasItem ? Math.min(record.last + this.#waitMs, record.since + this.#maxWaitMs) : -Infinity;
+  }
+
+  protected due(record: KeyState<T>, now: number): void {
+    if (record.hasItem) {
+      const at = this.#deadline(record);
+      if (at > now) return this.schedule(record, at);
+      this.release(record, this.unhold(record));
+    }
+    this.retire(record);
+  }
+
+  protected override sourceEnded(): void {
+    this.#releaseAll();
+    this.finish();
+  }
+
+  protected override sourceFailed(error: unknown): void {
+    this.#releaseAll();
+    this.finish({ error });
+  }
+
+  /** The source is done: every pending item comes out now, earliest deadline first. */
+  #releaseAll(): void {
+    const records = this.drainDeadlines();
+    // The heap orders by deadlines that may since have moved later: sort by the real ones (a stable sort).
+    records.sort((a, b) => this.#deadline(a) - this.#deadline(b));
+    for (const record of records) {
+      if (record.hasItem) this.release(record, this.unhold(record));
+      this.retire(record);
+    }
   }
 }

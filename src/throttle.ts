@@ -2,13 +2,20 @@
  * `throttle`: pass at most one item per interval, drop the rest.
  * @module
  */
+import { Keyed, type KeyState } from "./_internal/keyed.ts";
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
-import { assertCommonOptions, assertOptionalBoolean, assertPositiveTime, assertSource } from "./_internal/validate.ts";
-import type { BufferedIterator, DropOptions, SignalOptions, Source } from "./types.ts";
+import {
+  assertCommonOptions,
+  assertKeyOptions,
+  assertOptionalBoolean,
+  assertPositiveTime,
+  assertSource,
+} from "./_internal/validate.ts";
+import type { BufferedIterator, DropOptions, KeyedIterator, KeyOptions, SignalOptions, Source } from "./types.ts";
 
 /** Options for {@linkcode throttle}. */
-export interface ThrottleOptions<T> extends SignalOptions, DropOptions<T> {
+export interface ThrottleOptions<T> extends SignalOptions, DropOptions<T>, KeyOptions<T> {
   /** Pass the first item of a quiet spell at once (default `true`). */
   leading?: boolean;
   /** Pass the latest item that arrived during an interval when the interval ends (default `true`). */
@@ -41,14 +48,27 @@ export interface ThrottleOptions<T> extends SignalOptions, DropOptions<T> {
  *   to end is passed at that end, then the iteration ends (or fails): the last
  *   item keeps the spacing too.
  *
- * Memory: at most 1 item.
+ * With `key`, each key is throttled on its own (one notification per user
+ * per minute): the rules above hold per key, except that an interval opens
+ * when an item is released to the consumer's queue rather than when the
+ * consumer takes it; items of different keys come out in the order they were
+ * released. A released item not taken yet is replaced by its own key's newer
+ * one, which keeps its place. A key's state lives only while its interval is
+ * open or it has an item waiting; more than `maxKeys` keys alive at once
+ * (default 1024) fails the iteration with `OverflowError`, its message naming
+ * `maxKeys`. One timer serves every key.
+ *
+ * Memory: at most 1 item; with `key`, at most 2 items and one small record per
+ * key alive, and at most `maxKeys` keys.
  *
  * @param source The fast feed.
  * @param intervalMs The least time between two items, in milliseconds, a positive finite number.
- * @param options `leading`, `trailing`, `signal` and `onDrop`; `onDrop` is called with every item that does not pass.
+ * @param options `leading`, `trailing`, `key`, `maxKeys`, `signal` and `onDrop`; `onDrop` is called with every
+ *   item that does not pass.
  * @returns An async iterator of at most one item per interval, a subsequence of the source in order.
  * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
- * @throws {RangeError} If `intervalMs` is not a positive finite number, or `leading` and `trailing` are both `false`.
+ * @throws {RangeError} If `intervalMs` is not a positive finite number, `leading` and `trailing` are both `false`,
+ *   or `maxKeys` is not a positive integer.
  *
  * @example Keep a steady pace over a burst
  * ```ts
@@ -70,6 +90,12 @@ export interface ThrottleOptions<T> extends SignalOptions, DropOptions<T> {
 export function throttle<T>(
   source: Source<T>,
   intervalMs: number,
+  options: ThrottleOptions<T> & { key: (item: T) => unknown },
+): KeyedIterator<T>;
+export function throttle<T>(source: Source<T>, intervalMs: number, options?: ThrottleOptions<T>): BufferedIterator<T>;
+export function throttle<T>(
+  source: Source<T>,
+  intervalMs: number,
   options: ThrottleOptions<T> = {},
 ): BufferedIterator<T> {
   const api = "throttle";
@@ -81,6 +107,8 @@ export function throttle<T>(
   if (options.leading === false && options.trailing === false) {
     throw new RangeError(`${api}: 'leading' and 'trailing' cannot both be false (nothing would pass), received false`);
   }
+  assertKeyOptions(options, api);
+  if (options.key !== undefined) return new KeyedThrottle(source, intervalMs, options, options.key);
   return new Throttle(source, intervalMs, options);
 }
 
@@ -177,4 +205,48 @@ class Throttle<T> extends Pump<T> implements BufferedIterator<T> {
     this.offer(this.#release(now));
     this.checkFinish();
   };
+}
+
+/** Throttle per key: one record per key with an open interval or a waiting item, one timer for all of them. */
+class KeyedThrottle<T> extends Keyed<T> implements KeyedIterator<T> {
+  readonly #intervalMs: number;
+  readonly #leading: boolean;
+  readonly #trailing: boolean;
+
+  constructor(source: Source<T>, intervalMs: number, options: ThrottleOptions<T>, key: (item: T) => unknown) {
+    super("throttle", source, { ...options, key, maxKeys: options.maxKeys ?? 1024 });
+    this.#intervalMs = intervalMs;
+    this.#leading = options.leading ?? true;
+    this.#trailing = options.trailing ?? true;
+  }
+
+  protected arrived(record: KeyState<T>, item: T, now: number): void {
+    if (now < record.last) {
+      // The key's interval is open: the latest item waits for its end, or is dropped.
+      if (this.#trailing) this.hold(record, item);
+      else this.drop(item);
+      return;
+    }
+    record.last = now + this.#intervalMs;
+    if (this.#leading) this.release(record, item);
+    else this.hold(record, item);
+    this.schedule(record, record.last);
+  }
+
+  protected due(record: KeyState<T>, now: number): void {
+    if (record.hasItem) {
+      // The trailing item passes at the end of the interval and opens the next one.
+      this.release(record, this.unhold(record));
+      record.last = now + this.#intervalMs;
+      this.schedule(record, record.last);
+    } else {
+      this.retire(record);
+    }
+    this.checkFinish();
+  }
+
+  /** After the source ended, the iteration waits for every trailing item's interval to end. */
+  protected override busy(): boolean {
+    return this.waitingItems > 0;
+  }
 }

@@ -89,3 +89,21 @@ export interface WeightedIterator<T> extends BufferedIterator<T> {
   /** The total weight of the held items (their count without `weight`). */
   readonly heldWeight: number;
 }
+
+/** The `key` and `maxKeys` options of the combinators with a keyed mode (`debounce`, `throttle`). */
+export interface KeyOptions<T> {
+  /**
+   * Each key on its own: the combinator keeps one small state per key that
+   * matters now, and one timer for all of them. Keys compare as `Map` keys do.
+   */
+  key?: (item: T) => unknown;
+  /** Keys alive at once (default 1024, only with `key`); one more fails with `OverflowError` naming `maxKeys`. */
+  maxKeys?: number;
+}
+
+/** A {@linkcode BufferedIterator} in keyed mode (`key` given), which also says how many keys are alive. */
+export interface KeyedIterator<T> extends BufferedIterator<T> {
+  [Symbol.asyncIterator](): KeyedIterator<T>;
+  /** Keys whose state is alive now (an item pending, an interval not over, an item not yet taken). */
+  readonly keys: number;
+}

@@ -822,6 +822,47 @@ export const rows: Row[] = [
     drains: false,
     emitMs: 0,
   },
+  {
+    // The keyed machinery (records, one heap of deadlines, the release queue) with one key, since the
+    // table checks that a dropping row's output is in source order, and keys come out in the order
+    // their timers release them. Several keys: test/keyed.test.ts.
+    name: "debounce keyed",
+    make: (source, signal) => debounce(source, 20, { key: () => "all", maxWaitMs: 40, signal }),
+    invalid: [
+      { call: () => debounce([], 20, { key: 1 as never }), type: TypeError, param: "'key'", received: "received 1" },
+      {
+        call: () => debounce([], 20, { key: (x) => x, maxKeys: 0 }),
+        type: RangeError,
+        param: "'maxKeys'",
+        received: "received 0",
+      },
+    ],
+    lossless: false,
+    drains: true,
+    emitMs: 20,
+  },
+  {
+    // One key, as for "debounce keyed".
+    name: "throttle keyed",
+    make: (source, signal) => throttle(source, 20, { key: () => "all", signal }),
+    invalid: [
+      {
+        call: () => throttle([], 20, { key: "k" as never }),
+        type: TypeError,
+        param: "'key'",
+        received: 'received "k"',
+      },
+      {
+        call: () => throttle([], 20, { maxKeys: 3 }),
+        type: TypeError,
+        param: "'maxKeys'",
+        received: "received 3",
+      },
+    ],
+    lossless: false,
+    drains: true,
+    emitMs: 0,
+  },
   // new rows go above this line
 ];
 

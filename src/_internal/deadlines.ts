@@ -78,6 +78,16 @@ export class Deadlines<E extends Timed> {
     if (this.#heap.length === 0) this.#disarm();
   }
 
+  /** Moves every entry into `out`, earliest first, and clears the timer. */
+  drain(out: E[]): void {
+    const heap = this.#heap;
+    while (heap.length > 0) {
+      out.push(heap[0]);
+      this.#removeAt(0);
+    }
+    this.#disarm();
+  }
+
   /** Removes every entry and clears the timer. */
   clear(): void {
     for (const entry of this.#heap) entry.heapIndex = -1;

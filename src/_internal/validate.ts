@@ -118,3 +118,15 @@ export function assertOverflow(value: unknown, api: string): void {
     );
   }
 }
+
+/** `key` (a function) and `maxKeys` (a positive integer, only with `key`). */
+export function assertKeyOptions(options: { key?: unknown; maxKeys?: unknown }, api: string): void {
+  assertOptionalFunction(options.key, api, "key");
+  if (options.maxKeys === undefined) return;
+  assertPositiveInteger(options.maxKeys, api, "maxKeys");
+  if (options.key === undefined) {
+    throw new TypeError(
+      `${api}: 'maxKeys' needs 'key' (it bounds the keys alive at once), received ${options.maxKeys}`,
+    );
+  }
+}
