@@ -59,7 +59,7 @@ export abstract class Keyed<T> extends Pump<T> {
   #pending = 0;
 
   constructor(api: string, source: Source<T>, options: KeyedOptions<T>) {
-    super(source, { signal: options.signal, onDrop: options.onDrop, breathes: true });
+    super(source, { api, signal: options.signal, onDrop: options.onDrop, breathes: true });
     this.#api = api;
     this.#keyOf = options.key;
     this.#maxKeys = options.maxKeys;
