@@ -157,4 +157,14 @@ test("flaky-api: timeouts, retries and settle; never above the limit at the serv
   assert.match(output, /aborted requests closed at the server: 2 of 2 hung, 0 left open ✓/);
 });
 
+test("per_user: every user written, never two writes of one user at once, keys within the users", async () => {
+  const output = await runExample("per_user.ts", ["3000", "40"]);
+  const line = (label: string) => output.split("\n").find((l) => l.startsWith(label)) ?? "";
+  assert.match(line("writes per user:"), "(40 users written)");
+  assert.is(line("overlapping writes:").split(/\s+/).at(-1), "0");
+  const [, debounceKeys, groups] = /debounce (\d+), groups (\d+)/.exec(line("peak keys alive:"))!.map(Number);
+  assert.ok(debounceKeys > 0 && debounceKeys <= 40, output);
+  assert.ok(groups > 0 && groups <= 40, output);
+});
+
 test.run();
