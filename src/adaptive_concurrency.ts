@@ -232,28 +232,29 @@ export function adaptiveConcurrency<T, R>(
   assertSource(source, api);
   assertFunction(fn, api, "fn");
   const config = callConfig(options, api, false);
-  const min = options.min ?? 1;
+  // Only a missing option takes its default: `null` is refused with the rest of the wrong values.
+  const min = orDefault(options.min, 1);
   assertPositiveInteger(min, api, "min");
-  const max = options.max ?? Math.max(min, 200);
+  const max = orDefault(options.max, Math.max(min, 200));
   assertPositiveInteger(max, api, "max");
   if (max < min) throw new RangeError(`${api}: 'max' must be at least 'min' (${min}), received ${describe(max)}`);
-  const initial = options.initial ?? min;
+  const initial = orDefault(options.initial, min);
   assertPositiveInteger(initial, api, "initial");
   if (initial < min || initial > max) {
     throw new RangeError(
       `${api}: 'initial' must be between 'min' (${min}) and 'max' (${max}), received ${describe(initial)}`,
     );
   }
-  const algorithm = options.algorithm ?? "gradient";
+  const algorithm = orDefault(options.algorithm, "gradient");
   if (algorithm !== "gradient" && algorithm !== "aimd") {
     throw new RangeError(`${api}: 'algorithm' must be "gradient" or "aimd", received ${describe(algorithm)}`);
   }
   if (options.latencyTarget !== undefined) assertPositiveTime(options.latencyTarget, api, "latencyTarget");
-  const tolerance = options.tolerance ?? 1.1;
+  const tolerance = orDefault(options.tolerance, 1.1);
   if (typeof tolerance !== "number" || !(tolerance >= 1) || !Number.isFinite(tolerance)) {
     throw new RangeError(`${api}: 'tolerance' must be a finite number of at least 1, received ${describe(tolerance)}`);
   }
-  const backoff = options.backoff ?? 0.9;
+  const backoff = orDefault(options.backoff, 0.9);
   if (typeof backoff !== "number" || !(backoff > 0 && backoff < 1)) {
     throw new RangeError(`${api}: 'backoff' must be a number between 0 and 1, received ${describe(backoff)}`);
   }
@@ -381,4 +382,9 @@ class Adaptive<T, R> extends Calls<T, R> implements AdaptiveIterator<unknown> {
       this.failAll(error);
     }
   }
+}
+
+/** `value`, or `fallback` when it is `undefined` (not when it is `null`, which the checks then refuse). */
+function orDefault<V, F>(value: V | undefined, fallback: F): V | F {
+  return value === undefined ? fallback : value;
 }

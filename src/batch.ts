@@ -8,8 +8,8 @@ import {
   assertBound,
   assertCommonOptions,
   assertOptionalFunction,
-  assertPositiveTime,
   assertSource,
+  assertTimerMs,
 } from "./_internal/validate.ts";
 import { measure, type Weigh } from "./_internal/weight.ts";
 import type { SignalOptions, SluiceIterator, Source, WeightOptions } from "./types.ts";
@@ -85,7 +85,7 @@ export function batch<T>(source: Source<T>, options: BatchOptions<T>): SluiceIte
   }
   assertOptionalFunction(options.weight, api, "weight");
   if (options.size !== undefined) assertBound(options.size, options.weight !== undefined, api, "size");
-  if (options.ms !== undefined) assertPositiveTime(options.ms, api, "ms");
+  if (options.ms !== undefined) assertTimerMs(options.ms, api, "ms");
   return new Batch(source, options);
 }
 

@@ -12,8 +12,8 @@ import {
   assertCommonOptions,
   assertNonNegativeInteger,
   assertOptionalFunction,
-  assertPositiveTime,
   assertSource,
+  assertTimerMs,
   describe,
 } from "./_internal/validate.ts";
 import { measure, type Weigh } from "./_internal/weight.ts";
@@ -212,7 +212,7 @@ class BroadcastHub<T> implements Broadcast<T> {
       );
     }
     if (options.lagTimeoutMs !== undefined) {
-      assertPositiveTime(options.lagTimeoutMs, api, "lagTimeoutMs");
+      assertTimerMs(options.lagTimeoutMs, api, "lagTimeoutMs");
       if ((options.policy ?? "wait") !== "wait") {
         throw new RangeError(
           `${api}: 'lagTimeoutMs' applies to policy "wait" only, received ${options.lagTimeoutMs} ` +

@@ -5,7 +5,7 @@
 import { Keyed, type KeyState } from "./_internal/keyed.ts";
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
-import { assertCommonOptions, assertKeyOptions, assertPositiveTime, assertSource } from "./_internal/validate.ts";
+import { assertCommonOptions, assertKeyOptions, assertSource, assertTimerMs } from "./_internal/validate.ts";
 import type { BufferedIterator, DropOptions, KeyedIterator, KeyOptions, SignalOptions, Source } from "./types.ts";
 
 /** Options for {@linkcode debounce}. */
@@ -91,9 +91,9 @@ export function debounce<T>(
 ): BufferedIterator<T> {
   const api = "debounce";
   assertSource(source, api);
-  assertPositiveTime(waitMs, api, "waitMs");
+  assertTimerMs(waitMs, api, "waitMs");
   assertCommonOptions(options, api);
-  if (options.maxWaitMs !== undefined) assertPositiveTime(options.maxWaitMs, api, "maxWaitMs");
+  if (options.maxWaitMs !== undefined) assertTimerMs(options.maxWaitMs, api, "maxWaitMs");
   assertKeyOptions(options, api);
   if (options.key !== undefined) return new KeyedDebounce(source, waitMs, options, options.key);
   return new Debounce(source, waitMs, options);

@@ -6,7 +6,7 @@ import { noop } from "./_internal/noop.ts";
 import { Outlet } from "./_internal/outlet.ts";
 import { Queue } from "./_internal/queue.ts";
 import { Upstream } from "./_internal/upstream.ts";
-import { assertCommonOptions, assertPositiveInteger, assertSource } from "./_internal/validate.ts";
+import { assertAtMost, assertCommonOptions, assertPositiveInteger, assertSource } from "./_internal/validate.ts";
 import type { SluiceIterator, Source } from "./types.ts";
 
 /** Options for {@linkcode distribute}. */
@@ -14,6 +14,9 @@ export interface DistributeOptions {
   /** Ends every consumer: each one's pending or next `next()` rejects with `signal.reason`, and the source is closed. */
   signal?: AbortSignal;
 }
+
+/** The most consumers one call makes: each is allocated at the call. */
+const MAX_CONSUMERS = 65_536;
 
 /**
  * Splits one source among `consumers` iterators: each item goes to exactly one
@@ -39,11 +42,11 @@ export interface DistributeOptions {
  * Memory: at most one item (read for a consumer that left, kept for the next request).
  *
  * @param source The items to share.
- * @param consumers How many iterators to make, a positive integer.
+ * @param consumers How many iterators to make, a positive integer, at most 65,536 (each one is allocated at the call).
  * @param options `signal`.
  * @returns An array of `consumers` async iterators over the same source.
  * @throws {TypeError} If `source` is not iterable or an option has the wrong type.
- * @throws {RangeError} If `consumers` is not a positive integer.
+ * @throws {RangeError} If `consumers` is not a positive integer or is above 65,536.
  *
  * @example Three workers share one job queue
  * ```ts
@@ -71,6 +74,7 @@ export function distribute<T>(
   const api = "distribute";
   assertSource(source, api);
   assertPositiveInteger(consumers, api, "consumers");
+  assertAtMost(consumers, MAX_CONSUMERS, api, "consumers");
   assertCommonOptions(options, api);
   const hub = new Hub(source, consumers, options.signal);
   const outlets: Consumer<T>[] = [];

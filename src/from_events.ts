@@ -206,7 +206,9 @@ export function fromEvents<E = unknown>(
       `${api}: 'lowWaterMark' applies to overflow "pause" only, received ${describe(options.lowWaterMark)}`,
     );
   }
-  const endOn = typeof options.endOn === "string" ? [options.endOn] : options.endOn ?? [];
+  const endOn = typeof options.endOn === "string"
+    ? [options.endOn]
+    : (options.endOn === undefined ? [] : options.endOn);
   if (!Array.isArray(endOn) || endOn.some((name) => typeof name !== "string")) {
     throw new TypeError(
       `${api}: 'endOn' must be a string or an array of strings, received ${describe(options.endOn)}`,

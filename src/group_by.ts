@@ -11,8 +11,8 @@ import {
   assertCommonOptions,
   assertFunction,
   assertPositiveInteger,
-  assertPositiveTime,
   assertSource,
+  assertTimerMs,
 } from "./_internal/validate.ts";
 import { OverflowError } from "./errors.ts";
 import type { BufferedIterator, DropOptions, SignalOptions, SluiceIterator, Source } from "./types.ts";
@@ -136,7 +136,7 @@ export function groupBy<T, K>(
   assertCommonOptions(options, api);
   if (options.capacity !== undefined) assertPositiveInteger(options.capacity, api, "capacity");
   if (options.maxKeys !== undefined) assertPositiveInteger(options.maxKeys, api, "maxKeys");
-  if (options.idleMs !== undefined) assertPositiveTime(options.idleMs, api, "idleMs");
+  if (options.idleMs !== undefined) assertTimerMs(options.idleMs, api, "idleMs");
   return new GroupBy(source, keyOf, options);
 }
 

@@ -8,8 +8,8 @@ import {
   assertCommonOptions,
   assertNonNegativeInteger,
   assertPositiveInteger,
-  assertPositiveTime,
   assertSource,
+  assertTimerMs,
 } from "./_internal/validate.ts";
 import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
 
@@ -74,7 +74,7 @@ export function rateLimit<T>(source: Source<T>, options: RateLimitOptions): Slui
   assertSource(source, api);
   assertCommonOptions(options, api);
   assertPositiveInteger(options.limit, api, "limit");
-  assertPositiveTime(options.intervalMs, api, "intervalMs");
+  assertTimerMs(options.intervalMs, api, "intervalMs");
   if (options.burst !== undefined) assertNonNegativeInteger(options.burst, api, "burst");
   return new RateLimit(source, options);
 }

@@ -4,7 +4,7 @@
  */
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
-import { assertCommonOptions, assertPositiveTime, assertSource } from "./_internal/validate.ts";
+import { assertCommonOptions, assertSource, assertTimerMs } from "./_internal/validate.ts";
 import type { BufferedIterator, DropOptions, SignalOptions, Source } from "./types.ts";
 
 /** Options for {@linkcode sampleEvery}. */
@@ -51,7 +51,7 @@ export function sampleEvery<T>(
 ): BufferedIterator<T> {
   const api = "sampleEvery";
   assertSource(source, api);
-  assertPositiveTime(intervalMs, api, "intervalMs");
+  assertTimerMs(intervalMs, api, "intervalMs");
   assertCommonOptions(options, api);
   return new SampleEvery(source, intervalMs, options);
 }

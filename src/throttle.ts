@@ -9,8 +9,8 @@ import {
   assertCommonOptions,
   assertKeyOptions,
   assertOptionalBoolean,
-  assertPositiveTime,
   assertSource,
+  assertTimerMs,
 } from "./_internal/validate.ts";
 import type { BufferedIterator, DropOptions, KeyedIterator, KeyOptions, SignalOptions, Source } from "./types.ts";
 
@@ -100,7 +100,7 @@ export function throttle<T>(
 ): BufferedIterator<T> {
   const api = "throttle";
   assertSource(source, api);
-  assertPositiveTime(intervalMs, api, "intervalMs");
+  assertTimerMs(intervalMs, api, "intervalMs");
   assertCommonOptions(options, api);
   assertOptionalBoolean(options.leading, api, "leading");
   assertOptionalBoolean(options.trailing, api, "trailing");

@@ -4,7 +4,7 @@
  */
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
-import { assertCommonOptions, assertPositiveTime, assertSource } from "./_internal/validate.ts";
+import { assertCommonOptions, assertSource, assertTimerMs } from "./_internal/validate.ts";
 import { TimeoutError } from "./errors.ts";
 import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
 
@@ -59,7 +59,7 @@ export interface TimeoutOptions extends SignalOptions {
 export function timeout<T>(source: Source<T>, ms: number, options: TimeoutOptions = {}): SluiceIterator<T> {
   const api = "timeout";
   assertSource(source, api);
-  assertPositiveTime(ms, api, "ms");
+  assertTimerMs(ms, api, "ms");
   assertCommonOptions(options, api);
   return new Timeout(source, ms, options);
 }

@@ -6,7 +6,24 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Writable } from "node:stream";
-import { adaptiveConcurrency, distribute, merge, pipeTo, toReadableStream } from "../mod.ts";
+import { EventEmitter } from "node:events";
+import {
+  adaptiveConcurrency,
+  batch,
+  boundedBuffer,
+  concurrencyLimit,
+  debounce,
+  distribute,
+  fromEvents,
+  merge,
+  pipeTo,
+  rateLimit,
+  sampleEvery,
+  sampleNth,
+  throttle,
+  timeout,
+  toReadableStream,
+} from "../mod.ts";
 import { countedController, delay, rejection, settle } from "./_helpers.ts";
 
 async function* endless(): AsyncGenerator<number> {
@@ -132,3 +149,95 @@ exits("toReadableStream: cancel() settles while a source read is parked", async 
 });
 
 exits.run();
+
+const ranges = suite("arguments out of range are refused at the call");
+
+/** The RangeError or TypeError `call` throws, with a message naming `api`, `param` and `received`. */
+function assertRefused(
+  call: () => unknown,
+  type: typeof RangeError | typeof TypeError,
+  api: string,
+  param: string,
+  received: string,
+): void {
+  let error: unknown;
+  try {
+    call();
+  } catch (thrown) {
+    error = thrown;
+  }
+  assert.instance(error, type, `${api} ${param}: expected ${type.name}, got ${error}`);
+  const message = (error as Error).message;
+  assert.ok(message.startsWith(`${api}: '${param}'`), message);
+  assert.ok(message.includes(`received ${received}`), message);
+}
+
+ranges("a time of 2^31 ms or more, which a timer would clamp to 1 ms", () => {
+  const big = 2 ** 31;
+  const received = String(big);
+  assertRefused(() => batch([], { size: 100, ms: big }), RangeError, "batch", "ms", received);
+  assertRefused(() => sampleEvery([], big), RangeError, "sampleEvery", "intervalMs", received);
+  assertRefused(() => throttle([], big), RangeError, "throttle", "intervalMs", received);
+  assertRefused(() => debounce([], big), RangeError, "debounce", "waitMs", received);
+  assertRefused(() => debounce([], 10, { maxWaitMs: big }), RangeError, "debounce", "maxWaitMs", received);
+  assertRefused(() => timeout([], big), RangeError, "timeout", "ms", received);
+  assertRefused(() => rateLimit([], { limit: 1, intervalMs: big }), RangeError, "rateLimit", "intervalMs", received);
+  assertRefused(
+    () => concurrencyLimit([], 1, (x) => x, { timeoutMs: big }),
+    RangeError,
+    "concurrencyLimit",
+    "timeoutMs",
+    received,
+  );
+  // The longest delay a timer honours is still accepted.
+  batch([], { size: 100, ms: 2 ** 31 - 1 });
+});
+
+ranges("null where the types say a value or nothing", () => {
+  const emitter = new EventEmitter();
+  assertRefused(() => fromEvents(emitter, "data", { endOn: null as never }), TypeError, "fromEvents", "endOn", "null");
+  assertRefused(
+    () => toReadableStream([], { highWaterMark: null as never }),
+    RangeError,
+    "toReadableStream",
+    "highWaterMark",
+    "null",
+  );
+  for (const param of ["min", "max", "backoff", "algorithm"]) {
+    assertRefused(
+      () => adaptiveConcurrency([], (x) => x, { [param]: null }),
+      RangeError,
+      "adaptiveConcurrency",
+      param,
+      "null",
+    );
+  }
+});
+
+ranges("a count that allocates has a stated maximum", () => {
+  assertRefused(() => distribute([], 2 ** 31), RangeError, "distribute", "consumers", String(2 ** 31));
+  assert.is(distribute([], 65_536).length, 65_536);
+});
+
+ranges.run();
+
+const closing = suite("closing reports what the source's return() threw");
+
+closing("boundedBuffer: return() rejects with the error the source's return() threw, as sampleNth does", async () => {
+  for (
+    const make of [(s: AsyncIterable<number>) => boundedBuffer(s, 2), (s: AsyncIterable<number>) => sampleNth(s, 1)]
+  ) {
+    const failure = new Error("close failed");
+    const source: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => Promise.resolve({ done: false, value: 1 }),
+        return: () => Promise.reject(failure),
+      }),
+    };
+    const it = make(source);
+    assert.equal(await it.next(), { value: 1, done: false });
+    assert.is(await rejection(it.return()), failure);
+  }
+});
+
+closing.run();

@@ -11,7 +11,7 @@ import { TimeoutError } from "../errors.ts";
 import { Pump } from "./pump.ts";
 import { Queue } from "./queue.ts";
 import { type RetryDecision, type RetryPolicy, retryPolicy } from "./retry.ts";
-import { assertCommonOptions, assertOptionalBoolean, assertPositiveTime } from "./validate.ts";
+import { assertCommonOptions, assertOptionalBoolean, assertTimerMs } from "./validate.ts";
 import type { Source } from "../types.ts";
 
 /** The user's function: called with each item, its index in the source and the call's context; may return a promise. */
@@ -280,7 +280,7 @@ interface CallOptions {
 export function callConfig(options: CallOptions, api: string, orderedByDefault: boolean): CallConfig {
   assertCommonOptions(options, api);
   assertOptionalBoolean(options.ordered, api, "ordered");
-  if (options.timeoutMs !== undefined) assertPositiveTime(options.timeoutMs, api, "timeoutMs");
+  if (options.timeoutMs !== undefined) assertTimerMs(options.timeoutMs, api, "timeoutMs");
   assertOptionalBoolean(options.settle, api, "settle");
   return {
     signal: options.signal,

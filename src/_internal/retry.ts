@@ -5,7 +5,7 @@
  * multiplying the load on a downstream that is already failing.
  */
 import type { RetryOptions } from "../concurrency_limit.ts";
-import { assertFunction, assertOptions, assertPositiveInteger, describe } from "./validate.ts";
+import { assertAtMostTimer, assertFunction, assertOptions, assertPositiveInteger, describe } from "./validate.ts";
 
 /** The budget counts first attempts and retries per second, over this many seconds. */
 const WINDOW_SECONDS = 10;
@@ -169,7 +169,11 @@ export function retryPolicy(retry: RetryOptions | undefined, api: string): Retry
   assertOptions(retry, api, "retry");
   assertPositiveInteger(retry.attempts, api, "retry.attempts");
   if (retry.minDelayMs !== undefined) assertNonNegativeFinite(retry.minDelayMs, api, "retry.minDelayMs");
-  if (retry.maxDelayMs !== undefined) assertNonNegativeFinite(retry.maxDelayMs, api, "retry.maxDelayMs");
+  if (retry.maxDelayMs !== undefined) {
+    assertNonNegativeFinite(retry.maxDelayMs, api, "retry.maxDelayMs");
+    assertAtMostTimer(retry.maxDelayMs, api, "retry.maxDelayMs");
+  }
+  if (retry.minDelayMs !== undefined) assertAtMostTimer(retry.minDelayMs, api, "retry.minDelayMs");
   const min = retry.minDelayMs ?? 100;
   const max = retry.maxDelayMs ?? 10_000;
   if (max < min) {

@@ -10,6 +10,15 @@ import { Outlet } from "./outlet.ts";
 import { describe } from "./validate.ts";
 
 const CLOSED: Promise<void> = Promise.resolve();
+/** How many microtask turns a `return()` called with a read in flight has to answer. */
+const PROMPT_TURNS = 8;
+
+/** Resolves after `turns` turns of the microtask queue: no timer, so fake clocks do not hold it. */
+function microtasks(turns: number): Promise<void> {
+  let wait = CLOSED;
+  for (let i = 1; i < turns; i++) wait = wait.then(noop);
+  return wait;
+}
 
 /** True for a promise or any object with a `then` method: an item of a sync source that `for await` would await. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -101,10 +110,11 @@ export class Upstream<T> {
   /**
    * Calls the source's `return()` once, if it was opened and has not finished.
    *
-   * With `readInFlight`, the returned promise does not wait for it: an async
-   * generator runs `return()` only after its pending `next()` settles, which
-   * may be never (a socket that stays quiet), so nobody waits for that, and a
-   * late failure of `return()` is ignored rather than left unhandled.
+   * With `readInFlight`, the returned promise waits only a few microtask turns:
+   * an async generator runs `return()` only after its pending `next()` settles,
+   * which may be never (a socket that stays quiet), so nobody waits for that, and
+   * a late failure of `return()` is ignored rather than left unhandled. A
+   * `return()` that answers at once is heard, and its error reported.
    */
   close(readInFlight = false): Promise<void> {
     const iterator = this.#iterator;
@@ -121,7 +131,9 @@ export class Upstream<T> {
     }
     if (!readInFlight) return closing;
     closing.catch(noop);
-    return CLOSED;
+    // A return() that answers at once (a source that is not a generator stuck in its read) is still
+    // heard, its error included; one that waits behind the read is not waited for.
+    return Promise.race([closing, microtasks(PROMPT_TURNS)]);
   }
 
   #open(): AsyncIterator<T> {

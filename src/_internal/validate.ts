@@ -65,6 +65,33 @@ export function assertPositiveTime(value: unknown, api: string, param: string): 
   }
 }
 
+/** Refuses a count above its stated maximum (a count that allocates, so a typo cannot take all memory). */
+export function assertAtMost(value: number, max: number, api: string, param: string): void {
+  if (value > max) {
+    throw new RangeError(`${api}: '${param}' must be at most ${max}, received ${describe(value)}`);
+  }
+}
+
+/** The longest delay a timer honours on every runtime: 2^31 - 1 ms (about 24.8 days). A longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A time that arms a timer: a positive finite number of ms, at most {@linkcode MAX_TIMER_MS}. */
+export function assertTimerMs(value: unknown, api: string, param: string): void {
+  assertPositiveTime(value, api, param);
+  assertAtMostTimer(value as number, api, param);
+}
+
+/** Refuses a delay the runtime would clamp to 1 ms instead of honouring. */
+export function assertAtMostTimer(value: number, api: string, param: string): void {
+  if (value > MAX_TIMER_MS) {
+    throw new RangeError(
+      `${api}: '${param}' must be at most ${MAX_TIMER_MS} ms (2^31 - 1, the longest timer delay), received ${
+        describe(value)
+      }`,
+    );
+  }
+}
+
 export function assertFunction(value: unknown, api: string, param: string): void {
   if (typeof value !== "function") {
     throw new TypeError(`${api}: '${param}' must be a function, received ${describe(value)}`);

@@ -10,8 +10,8 @@ import {
   assertOptionalBoolean,
   assertOptions,
   assertPositiveInteger,
-  assertPositiveTime,
   assertSignal,
+  assertTimerMs,
   describe,
 } from "../_internal/validate.ts";
 import type { SluiceIterator } from "../types.ts";
@@ -122,7 +122,7 @@ export function fromAmqpQueue<D extends AmqpDelivery>(
     }
   }
   assertOptionalBoolean(options.autoAck, call, "autoAck");
-  if (options.idleMs !== undefined) assertPositiveTime(options.idleMs, call, "idleMs");
+  if (options.idleMs !== undefined) assertTimerMs(options.idleMs, call, "idleMs");
   assertSignal(options.signal, call);
   return new AmqpQueueReader(channel, queue, options);
 }

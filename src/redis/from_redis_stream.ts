@@ -6,7 +6,13 @@
 import { noop } from "../_internal/noop.ts";
 import { Outlet } from "../_internal/outlet.ts";
 import { Queue } from "../_internal/queue.ts";
-import { assertCommonOptions, assertOptionalBoolean, assertPositiveInteger } from "../_internal/validate.ts";
+import {
+  assertAtMost,
+  assertAtMostTimer,
+  assertCommonOptions,
+  assertOptionalBoolean,
+  assertPositiveInteger,
+} from "../_internal/validate.ts";
 import type { SluiceIterator } from "../types.ts";
 import { ensureGroup, parseAutoClaim, parseStreamRead, type StreamEntry } from "./_reply.ts";
 import { assertClient, assertName } from "./_validate.ts";
@@ -20,7 +26,7 @@ export interface FromRedisStreamOptions {
   group: string;
   /** This consumer's name within the group. Reuse it after a restart to get its pending entries back. */
   consumer: string;
-  /** Entries fetched per read (`COUNT`), and so the most held in memory. Default 10. */
+  /** Entries fetched per read (`COUNT`), and so the most held in memory. Default 10, at most 100,000. */
   count?: number;
   /** How long one read waits for new entries (`BLOCK`), in milliseconds. Default 1000. */
   blockMs?: number;
@@ -64,6 +70,9 @@ export interface RedisStreamIterator extends SluiceIterator<RedisStreamMessage> 
   readonly reclaimed: number;
 }
 
+/** The most messages one read may ask for (`count`): they are all held at once. */
+const MAX_COUNT = 100_000;
+
 /**
  * Reads a Redis stream as one consumer of a consumer group: an async iterator
  * of messages `{ id, fields, redelivered, ack() }`, with at-least-once
@@ -100,7 +109,8 @@ export interface RedisStreamIterator extends SluiceIterator<RedisStreamMessage> 
  *   `signal`.
  * @returns An async iterator of messages, in stream order within each read.
  * @throws {TypeError} If `client` is not a node-redis client, or a name or option has the wrong type.
- * @throws {RangeError} If `count`, `blockMs`, `claimIdleMs` or `idleMs` is not a positive integer.
+ * @throws {RangeError} If `count`, `blockMs`, `claimIdleMs` or `idleMs` is not a positive integer, `count` is above
+ *   100,000 or `idleMs` above 2^31 - 1.
  *
  * @example Process a work queue, one consumer of the group "workers"
  * ```ts ignore
@@ -125,10 +135,16 @@ export function fromRedisStream(client: RedisClientLike, options: FromRedisStrea
   assertName(options.stream, api, "stream");
   assertName(options.group, api, "group");
   assertName(options.consumer, api, "consumer");
-  if (options.count !== undefined) assertPositiveInteger(options.count, api, "count");
+  if (options.count !== undefined) {
+    assertPositiveInteger(options.count, api, "count");
+    assertAtMost(options.count, MAX_COUNT, api, "count");
+  }
   if (options.blockMs !== undefined) assertPositiveInteger(options.blockMs, api, "blockMs");
   if (options.claimIdleMs !== undefined) assertPositiveInteger(options.claimIdleMs, api, "claimIdleMs");
-  if (options.idleMs !== undefined) assertPositiveInteger(options.idleMs, api, "idleMs");
+  if (options.idleMs !== undefined) {
+    assertPositiveInteger(options.idleMs, api, "idleMs");
+    assertAtMostTimer(options.idleMs, api, "idleMs");
+  }
   assertOptionalBoolean(options.autoAck, api, "autoAck");
   if (options.startId !== undefined) assertName(options.startId, api, "startId");
   return new RedisStreamReader(client, options);

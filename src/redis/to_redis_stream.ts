@@ -8,8 +8,8 @@ import { Upstream } from "../_internal/upstream.ts";
 import {
   assertCommonOptions,
   assertPositiveInteger,
-  assertPositiveTime,
   assertSource,
+  assertTimerMs,
   describe,
 } from "../_internal/validate.ts";
 import type { Source } from "../types.ts";
@@ -111,7 +111,7 @@ export function toRedisStream(
     if (options.group === undefined) throw new TypeError(`${api}: 'group' is required with 'maxLag'`);
   }
   if (options.batch !== undefined) assertPositiveInteger(options.batch, api, "batch");
-  if (options.pollMs !== undefined) assertPositiveTime(options.pollMs, api, "pollMs");
+  if (options.pollMs !== undefined) assertTimerMs(options.pollMs, api, "pollMs");
   return write(source, client, options);
 }
 
