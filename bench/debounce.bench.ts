@@ -4,6 +4,8 @@
  * is how fast it can take items in. The target compares with a bare
  * `for await` drain of the same source.
  *
+ * Keyed mode: the same source with `key` over 10 and 100,000 keys (no peer keys a debounce).
+ *
  * Peer with the same operation: ix `debounce(ms)` (on 20k items: it is slow
  * enough that 200k would take seconds per pass; throughput is per item).
  */
@@ -84,6 +86,38 @@ export default benchFile(import.meta, [
         role: "floor",
         expect: null,
         iterate: () => debounceByHand(numbers(N), WAIT_MS),
+      },
+      { name: "bare for await", role: "base", iterate: () => numbers(N) },
+    ],
+  },
+  {
+    id: "debounce/keyed-10",
+    title: `debounce(${WAIT_MS} ms, { key }), 10 keys, no quiet gap`,
+    items: N,
+    settleMs: WAIT_MS + 5,
+    note: "One record per key alive and one timer for all keys; each key's items replace its pending one.",
+    cases: [
+      {
+        name: `sluice debounce(${WAIT_MS}, { key }) (10 keys)`,
+        role: "sluice",
+        expect: null,
+        iterate: () => debounce(numbers(N), WAIT_MS, { key: (i) => i % 10, maxKeys: 10 }),
+      },
+      { name: "bare for await", role: "base", iterate: () => numbers(N) },
+    ],
+  },
+  {
+    id: "debounce/keyed-100k",
+    title: `debounce(${WAIT_MS} ms, { key }), 100k keys, no quiet gap`,
+    items: N,
+    settleMs: WAIT_MS + 5,
+    note: "One record per key alive and one timer for all keys; each key's items replace its pending one.",
+    cases: [
+      {
+        name: `sluice debounce(${WAIT_MS}, { key }) (100k keys)`,
+        role: "sluice",
+        expect: null,
+        iterate: () => debounce(numbers(N), WAIT_MS, { key: (i) => i % 100000, maxKeys: 100000 }),
       },
       { name: "bare for await", role: "base", iterate: () => numbers(N) },
     ],
