@@ -102,14 +102,14 @@ export interface FromEventsOptions<E> extends SignalOptions, DropOptions<E> {
  * With `overflow: "pause"` the target is slowed instead: `pause()` once
  * `capacity` events are held, `resume()` once the consumer has taken them down
  * to `lowWaterMark`, and `resume()` again on every way the iteration ends if it
- * was paused. Events the target still emits after `pause()` (a socket may
- * deliver what it had already read) are held too, up to `capacity` more; a
- * target that emits more than that after `pause()` fails the iteration with
- * {@linkcode OverflowError}.
+ * was paused. Events the target still emits after `pause()` are held too:
+ * a Node `Readable` or `net.Socket` emits none (its `pause()` stops its
+ * `"data"` events at once), while a `ws` WebSocket still emits the messages of
+ * the socket read it is parsing (at most 64 KiB of frames, a `net.Socket`'s
+ * read size).
  *
- * Memory: at most `capacity` events (default 16); with `"pause"`, at most
- * `2 × capacity` (`capacity` plus what arrives after `pause()`: none for a Node
- * `Readable` or `net.Socket`, whose `pause()` stops its `"data"` events).
+ * Memory: at most `capacity` events (default 16); with `"pause"`, `capacity`
+ * plus what the target emits after `pause()` (see above).
  *
  * @typeParam E The type of each item, as the target passes it (not checked at
  *   run time): an `Event` subtype for a target with `addEventListener`
@@ -287,9 +287,9 @@ class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
     const capacity = options.capacity ?? DEFAULT_CAPACITY;
     this.#flow = flow;
     this.#pauseAt = capacity;
-    // Paused, the events still emitted after pause() are held too, up to capacity more: then it fails.
+    // Paused, the events the target still emits after pause() are held too: the target bounds them (see the docs).
     const overflow = flow === undefined ? options.overflow as Overflow ?? "error" : "error";
-    this.#items = new OverflowQueue(flow === undefined ? capacity : 2 * capacity, overflow, "fromEvents", {
+    this.#items = new OverflowQueue(flow === undefined ? capacity : Infinity, overflow, "fromEvents", {
       offer: (item) => this.offer(item),
       drop: (item) => this.drop(item),
       overflow: (error) => this.fail(error),
@@ -363,7 +363,7 @@ class EventOutlet<E> extends Outlet<E> implements BufferedIterator<E> {
   #onEvent = (event: unknown): void => {
     if (!this.#listening) return;
     this.#items.put(event as E);
-    // Not once the put ended the iteration (an overflow): the target was resumed then, for good.
+    // Not once the put ended the iteration (an overflow or a throwing onDrop): the target was resumed then.
     if (this.#flow !== undefined && !this.#paused && this.#listening && this.#items.size >= this.#pauseAt) {
       this.#paused = true;
       this.#flow.pause();

@@ -167,4 +167,36 @@ test("per_user: every user written, never two writes of one user at once, keys w
   assert.ok(groups > 0 && groups <= 40, output);
 });
 
+test("broadcast: wait holds the feed to the slow client, drop-oldest drops for it alone, detach cuts it off", async () => {
+  const output = await runExample("broadcast_ws.ts", [
+    "--seconds",
+    "2",
+    "--clients",
+    "4",
+    "--rate",
+    "2000",
+    "--max-lag",
+    "64",
+    "--size",
+    "8192",
+  ], 60_000);
+  const runs = output.split("policy for the slow client: ").slice(1);
+  assert.is(runs.length, 3, output);
+  const read = (run: string) => {
+    const slow = /slow \(#0\)\s+(\d+)\s+(\d+)\s+(yes|no)/.exec(run)!;
+    const fastMin = Number(/fast min\s+(\d+)/.exec(run)![1]);
+    const pace = Number(/= (\d+)\/s \(target/.exec(run)![1]);
+    return { delivered: Number(slow[1]), dropped: Number(slow[2]), detached: slow[3] === "yes", fastMin, pace };
+  };
+  const [wait, dropOldest, detach] = runs.map(read);
+  assert.ok(runs[0].startsWith("wait") && runs[1].startsWith("drop-oldest") && runs[2].startsWith("detach"), output);
+  assert.ok(wait.pace < 1500 && wait.dropped === 0 && !wait.detached, `wait: ${JSON.stringify(wait)}\n${output}`);
+  assert.ok(
+    dropOldest.pace > wait.pace && dropOldest.dropped > 0,
+    `drop-oldest: ${JSON.stringify(dropOldest)}\n${output}`,
+  );
+  assert.ok(detach.detached && detach.fastMin > wait.fastMin, `detach: ${JSON.stringify(detach)}\n${output}`);
+  assert.match(output, /fast clients detached or dropping: 0/);
+});
+
 test.run();

@@ -521,16 +521,17 @@ test("fromEvents() overflow pause: resume() on every exit path while paused", as
   }
 });
 
-test("fromEvents() overflow pause: events after pause() are held up to capacity more, then it fails", async () => {
+test("fromEvents() overflow pause: events the target emits after pause() are all held, none dropped", async () => {
   const target = new PausableEmitter();
   const events = fromEvents<number>(target, "data", { overflow: "pause", capacity: 2 });
-  for (let i = 1; i <= 4; i++) target.emit("data", i);
-  assert.is(events.held, 4);
-  target.emit("data", 5);
-  for (const expected of [1, 2, 3, 4]) await hasNext(events, expected);
-  const error = await rejection(events.next());
-  assert.instance(error, OverflowError);
-  assert.equal(target.calls, ["pause", "resume"]);
+  for (let i = 1; i <= 10; i++) target.emit("data", i); // a ws socket parses the rest of its read after pause()
+  assert.is(events.held, 10);
+  assert.equal(target.calls, ["pause"]);
+  for (let i = 1; i <= 9; i++) await hasNext(events, i);
+  assert.equal(target.calls, ["pause", "resume"], "resumed at 1 held");
+  await hasNext(events, 10);
+  assert.is(events.dropped, 0);
+  await events.return();
 });
 
 test("fromEvents() overflow pause: validated at the call", () => {
