@@ -24,7 +24,7 @@ import {
   timeout,
   toReadableStream,
 } from "../mod.ts";
-import { countedController, delay, rejection, settle } from "./_helpers.ts";
+import { countedController, delay, rejection, settle, unhandledDuring } from "./_helpers.ts";
 
 async function* endless(): AsyncGenerator<number> {
   let i = 0;
@@ -241,3 +241,35 @@ closing("boundedBuffer: return() rejects with the error the source's return() th
 });
 
 closing.run();
+
+const thenables = suite("an fn that returns a thenable whose then throws");
+
+thenables(
+  "concurrencyLimit: the error reaches the consumer as fn's error, over an array and an async source",
+  async () => {
+    const boom = new Error("then threw");
+    const fn = () =>
+      ({
+        then: () => {
+          throw boom;
+        },
+      }) as unknown as PromiseLike<number>;
+    async function* two(): AsyncGenerator<number> {
+      yield 1;
+      yield 2;
+    }
+    const seen = await unhandledDuring(async () => {
+      for (const source of [[1, 2], two()]) {
+        const it = concurrencyLimit(source, 2, fn);
+        const outcome = await Promise.race([
+          it.next().then(() => "resolved", (error) => error),
+          delay(500).then(() => "hung"),
+        ]);
+        assert.is(outcome, boom);
+      }
+    });
+    assert.equal(seen, []);
+  },
+);
+
+thenables.run();

@@ -418,12 +418,14 @@ export abstract class Calls<T, R> extends Pump<T, unknown> {
       return this.#failed(call, context, error);
     }
     if (isThenable(result)) {
+      // A native promise is itself; any other thenable is adopted, so a `then` that throws becomes fn's error.
+      const pending = Promise.resolve(result);
       if (this.#lean && this.#registry.calls.size === 0) {
-        call.output = result;
-        result.then(this.#leanSucceeded, this.#leanFailed);
+        call.output = pending;
+        pending.then(this.#leanSucceeded, this.#leanFailed);
         return;
       }
-      result.then(
+      pending.then(
         (value) => this.#succeeded(call, context, value),
         (error) => this.#failed(call, context, error),
       );
