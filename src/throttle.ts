@@ -227,6 +227,8 @@ class KeyedThrottle<T> extends Keyed<T> implements KeyedIterator<T> {
       else this.drop(item);
       return;
     }
+    // The interval is over but its timer has not run yet (a late timer): its trailing item goes first.
+    if (record.hasItem) this.release(record, this.unhold(record));
     record.last = now + this.#intervalMs;
     if (this.#leading) this.release(record, item);
     else this.hold(record, item);

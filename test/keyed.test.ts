@@ -361,3 +361,33 @@ function manualSourceOf(items: string[]) {
 }
 
 keyedThrottle.run();
+
+const lateTimer = suite("throttle keyed, late timer");
+
+lateTimer(
+  "an item that arrives as the interval ends, before its timer runs, comes after the trailing item",
+  async () => {
+    const clock = fakeClock();
+    try {
+      const source = manualSource<string>();
+      const it = throttle(source, 20, { key: letter });
+      const { seen, done } = timeline(it, clock);
+      // Created before the throttle's own timer for t=20, so it runs first at t=20: a3 arrives while
+      // a2 still waits as the trailing item of the interval that just ended.
+      setTimeout(() => source.push("a3"), 20);
+      await settle();
+      source.push("a1");
+      await at(clock, 5);
+      source.push("a2");
+      await at(clock, 20);
+      source.end();
+      await at(clock, 60);
+      await done;
+      assert.equal(seen.map((entry) => entry.split("@")[0]), ["a1", "a2", "a3"]);
+    } finally {
+      clock.uninstall();
+    }
+  },
+);
+
+lateTimer.run();
