@@ -13,7 +13,9 @@
  *   producer to the consumer's pace, so they run until the consumer has taken
  *   every item; the dropping strategies (`drop-oldest`, `drop-newest`, a
  *   channel fed with `trySend()`) and `sampleEvery` read the source as fast as
- *   it yields and drop; `"error"` fails with `OverflowError` as soon as the
+ *   it yields and drop; a `broadcast` with one reader read and one stalled
+ *   `"drop-oldest"` reader runs at the read reader's pace while the stalled
+ *   one holds at most `maxLag` items; `"error"` fails with `OverflowError` as soon as the
  *   buffer is full (by design); `batch` reads only for a waiting consumer (or,
  *   with `ms`, into an open batch), so it too paces the producer.
  * - The unbounded queue is fed by a loop reading the same source as fast as it
@@ -33,7 +35,7 @@
  * `@@sluice-memory <json>` line for `bench/run.ts`.
  */
 import { pushable } from "it-pushable";
-import { batch, boundedBuffer, channel, OverflowError, sampleEvery } from "../mod.ts";
+import { batch, boundedBuffer, broadcast, channel, OverflowError, sampleEvery } from "../mod.ts";
 import { collectGarbage, isMain, runtimeName, runtimeVersion } from "./_harness.ts";
 
 export interface Strategy {
@@ -111,6 +113,17 @@ export const strategies: Strategy[] = [
   },
   { name: "sluice batch({ size: 100 })", bounded: true, build: (s) => batch(s, { size: 100 }) },
   { name: "sluice batch({ size: 100, ms: 10 })", bounded: true, build: (s) => batch(s, { size: 100, ms: 10 }) },
+  {
+    name: "sluice broadcast(16), +1 stalled drop-oldest",
+    bounded: true,
+    build: (source) => {
+      const hub = broadcast(source, { maxLag: CAPACITY });
+      const read = hub.subscribe();
+      // Never read: it keeps at most maxLag items, losing its oldest as the feed runs on.
+      hub.subscribe({ policy: "drop-oldest" });
+      return read;
+    },
+  },
   {
     name: "it-pushable (unbounded queue)",
     bounded: false,
