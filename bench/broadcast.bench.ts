@@ -86,7 +86,7 @@ function fanOutPushable<T>(source: AsyncIterable<T>, readers: number): AsyncIter
 }
 
 function group(readers: number): Group {
-  const items = ITEMS / readers;
+  const items = Math.floor(ITEMS / readers);
   return {
     id: `broadcast/${readers}-readers`,
     title: `broadcast to ${readers} reader${readers === 1 ? "" : "s"}, ${items} items each`,
