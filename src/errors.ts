@@ -128,3 +128,50 @@ export class PublishError<T = unknown> extends Error {
     this.item = options.item;
   }
 }
+
+/**
+ * Raised by a producer that writes a source to a store ({@linkcode toRedisStream}) when a
+ * write failed (the server went away, or refused the write): it carries the items pulled from
+ * the source and not written, in source order, so the caller can write exactly those again.
+ * `cause` is the error of the first failed write.
+ *
+ * @example Retry what was not written
+ * ```ts
+ * import { WriteError } from "@sluice/sluice";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new WriteError("server went away", [{ n: 3 }], 2, "1-1", { cause: new Error("ECONNRESET") });
+ * assert.deepEqual(error.unwritten, [{ n: 3 }]);
+ * assert.equal(error.written, 2);
+ * assert.equal(error.lastId, "1-1");
+ * ```
+ */
+export class WriteError<T = unknown> extends Error {
+  /** Items pulled from the source and not written, in source order. */
+  readonly unwritten: T[];
+  /** Items written before the failure (their writes were acknowledged). */
+  readonly written: number;
+  /** The ID of the last item written, if any. */
+  readonly lastId: string | undefined;
+
+  /**
+   * @param message What failed.
+   * @param unwritten Items pulled and not written, in source order.
+   * @param written Items written before the failure.
+   * @param lastId The ID of the last item written.
+   * @param options `cause`: the error of the failed write.
+   */
+  constructor(
+    message: string,
+    unwritten: T[],
+    written: number,
+    lastId: string | undefined,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "WriteError";
+    this.unwritten = unwritten;
+    this.written = written;
+    this.lastId = lastId;
+  }
+}

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { createClient } from "redis";
 import * as assert from "uvu/assert";
 import { fromRedisStream, type RedisStreamIterator, type RedisStreamMessage, toRedisStream } from "../src/redis/mod.ts";
+import { WriteError } from "../src/errors.ts";
 import { groupLag } from "../src/redis/_lag.ts";
 import { parseInfoList, text } from "../src/redis/_reply.ts";
 import { delay, instrumented, rejection, runtimeCommand } from "./_helpers.ts";
@@ -533,6 +534,33 @@ test("toRedisStream() trims approximately with maxLen, and abort closes the sour
   assert.is(await rejection(writing), reason);
   await delay(30);
   assert.is(closes, 1);
+});
+
+test("toRedisStream() rejects with a WriteError holding exactly the items not written when the connection dies", async () => {
+  const observer = await connect();
+  const writer = await connect();
+  const stream = fresh("died");
+  let pulled = 0;
+  async function* jobs() {
+    for (let n = 0; n < 1000; n++) {
+      if (n === 40) writer.destroy(); // mid-batch: items 32..39 are in flight
+      pulled++;
+      yield { n };
+    }
+  }
+  const error = await rejection(toRedisStream(jobs(), writer, { stream, batch: 16 }));
+  assert.ok(error instanceof WriteError, `a WriteError (${String(error)})`);
+  const { unwritten, written, lastId } = error as WriteError<{ n: number }>;
+  assert.ok(error.cause instanceof Error, "cause is the failed write's error");
+  console.log(`    connection died: ${written} written, ${unwritten.length} handed back`);
+  assert.ok(unwritten.length > 0);
+  assert.is(written + unwritten.length, pulled);
+  const entries = await command(observer, "XRANGE", stream, "-", "+") as [unknown, unknown[]][];
+  const inStream = entries.map(([, fields]) => Number(text(fields[1])));
+  assert.is(inStream.length, written);
+  assert.is(lastId, entries.length > 0 ? text(entries[entries.length - 1]![0]) : undefined);
+  const missing = Array.from({ length: pulled }, (_, n) => n).filter((n) => !inStream.includes(n));
+  assert.equal(unwritten.map(({ n }) => n), missing);
 });
 
 test("the lag falls back to counting entries when Redis cannot report it", async () => {

@@ -4,6 +4,7 @@
  * @module
  */
 import { noop } from "../_internal/noop.ts";
+import { WriteError } from "../errors.ts";
 import { Upstream } from "../_internal/upstream.ts";
 import {
   assertCommonOptions,
@@ -76,7 +77,9 @@ export interface ToRedisStreamResult {
  * @param client A connected node-redis client (v4 or later); it is not closed here.
  * @param options `stream`, and `group`, `maxLag`, `maxLen`, `batch`, `pollMs`, `signal`.
  * @returns A promise of `{ written, lastId, heldMs }` once the source ended and every write was acknowledged by Redis.
- *   It rejects with the first error of the source, of Redis, or with `signal.reason`; the source is closed then.
+ *   It rejects with the first error of the source or of Redis (outside a write), or with `signal.reason`; the source is closed then. When a write
+ *   fails (the server went away), it rejects with a {@linkcode WriteError}: `unwritten` holds the items pulled and
+ *   not written, in source order, `written` and `lastId` what was written, `cause` the failed write's error.
  * @throws {TypeError} If `source` is not iterable, `client` is not a node-redis client, or an option has the wrong
  *   type or `maxLag` comes without `group`. An item that is not an object of fields rejects the promise with a TypeError.
  * @throws {RangeError} If `maxLen`, `maxLag` or `batch` is not a positive integer, or `pollMs` not a positive number.
@@ -230,6 +233,8 @@ async function write(
         room = Math.min(batch, credit);
       }
       const writes: Promise<unknown>[] = [];
+      /** The items of this batch, beside their writes. */
+      const items: RedisStreamFields[] = [];
       let ended = false;
       while (writes.length < room) {
         pulling = true;
@@ -255,8 +260,36 @@ async function write(
         // Handled here so a failed write is never unhandled while the next item is awaited; Promise.all reports it.
         sent.catch(noop);
         writes.push(sent);
+        items.push(result.value);
       }
-      const ids = await waiter.wait(Promise.all(writes));
+      let ids: unknown[];
+      try {
+        ids = await waiter.wait(Promise.all(writes));
+      } catch (error) {
+        if (waiter.aborted) throw error;
+        // A write failed: count what Redis acknowledged and hand back the rest, in source order.
+        const settled = await Promise.allSettled(writes);
+        const unwritten: RedisStreamFields[] = [];
+        let cause: unknown = error;
+        let failed = false;
+        settled.forEach((outcome, index) => {
+          if (outcome.status === "fulfilled") {
+            written++;
+            lastId = text(outcome.value);
+          } else {
+            if (!failed) cause = outcome.reason;
+            failed = true;
+            unwritten.push(items[index]);
+          }
+        });
+        throw new WriteError(
+          `toRedisStream: ${unwritten.length} of the items pulled were not written`,
+          unwritten,
+          written,
+          lastId,
+          { cause },
+        );
+      }
       written += ids.length;
       credit -= ids.length;
       if (ids.length > 0) lastId = text(ids[ids.length - 1]);
