@@ -147,11 +147,7 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     const s = outlet.#s;
     if (s.status === INITIAL || s.status === CLOSED || s.waiters.size > 0 || s.passing !== undefined) return undefined;
     if (s.signal?.aborted) return undefined;
-    const held = outlet.take();
-    if (held === undefined) return undefined;
-    if (s.status === FINISHING) outlet.checkFinish();
-    outlet.demand();
-    return held;
+    return outlet.#handOver();
   }
 
   /**
@@ -189,12 +185,8 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
       if ((s.status as Status) === CLOSED) return this.#settleTerminal();
     }
     if (s.waiters.size === 0) {
-      const held = this.take();
-      if (held !== undefined) {
-        if (s.status === FINISHING) this.checkFinish();
-        this.demand();
-        return Promise.resolve(held);
-      }
+      const held = this.#handOver();
+      if (held !== undefined) return Promise.resolve(held);
       if (s.status === ENDED) {
         s.status = CLOSED;
         return this.#settleTerminal();
@@ -203,6 +195,15 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     const waiting = s.waiters.wait();
     this.demand();
     return waiting;
+  }
+
+  /** Hands over a held item with nobody else waiting: take it, end if it was the last one owed, ask for more. */
+  #handOver(): IteratorResult<T> | undefined {
+    const held = this.take();
+    if (held === undefined) return undefined;
+    if (this.#s.status === FINISHING) this.checkFinish();
+    this.demand();
+    return held;
   }
 
   /** Ends the iteration early: pending `next()` calls resolve done, held items are discarded, the source is closed. */
