@@ -138,8 +138,7 @@ export class Deadlines<E extends Timed> {
     removed.heapIndex = -1;
     const last = heap.pop()!;
     if (index === heap.length) return;
-    heap[index] = last;
-    last.heapIndex = index;
+    this.#place(last, index);
     if (index > 0 && before(last, heap[(index - 1) >> 1])) this.#up(index);
     else this.#down(index);
   }
@@ -151,12 +150,10 @@ export class Deadlines<E extends Timed> {
       const parentIndex = (index - 1) >> 1;
       const parent = heap[parentIndex];
       if (!before(entry, parent)) break;
-      heap[index] = parent;
-      parent.heapIndex = index;
+      this.#place(parent, index);
       index = parentIndex;
     }
-    heap[index] = entry;
-    entry.heapIndex = index;
+    this.#place(entry, index);
   }
 
   #down(index: number): void {
@@ -169,11 +166,15 @@ export class Deadlines<E extends Timed> {
       if (child + 1 < length && before(heap[child + 1], heap[child])) child++;
       const smaller = heap[child];
       if (!before(smaller, entry)) break;
-      heap[index] = smaller;
-      smaller.heapIndex = index;
+      this.#place(smaller, index);
       index = child;
     }
-    heap[index] = entry;
+    this.#place(entry, index);
+  }
+
+  /** Puts `entry` at `index`: the heap's slot and the entry's own `heapIndex` always change together. */
+  #place(entry: E, index: number): void {
+    this.#heap[index] = entry;
     entry.heapIndex = index;
   }
 }
