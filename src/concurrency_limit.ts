@@ -2,7 +2,8 @@
  * `concurrencyLimit`: map items through an async function, at most `limit` at a time.
  * @module
  */
-import { type CallConfig, callConfig, Calls, type Mapper } from "./_internal/calls.ts";
+import { type Call, type CallConfig, callConfig, Calls, type Mapper } from "./_internal/calls.ts";
+import { Queue } from "./_internal/queue.ts";
 import { assertFunction, assertPositiveInteger, assertSource } from "./_internal/validate.ts";
 import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
 
@@ -55,6 +56,13 @@ export interface RetryOptions {
   budget?: { ratio?: number; minPerSecond?: number };
 }
 
+/** What {@linkcode concurrencyLimit} returns with `key`: it also says how many keys are alive. */
+export interface KeyedLimitIterator<T> extends SluiceIterator<T> {
+  [Symbol.asyncIterator](): KeyedLimitIterator<T>;
+  /** Keys with a call running (or waiting to be retried) now: at most `limit`. Items waiting for their key belong to one of these. */
+  readonly keys: number;
+}
+
 /** A call's outcome, yielded instead of its value with `settle: true`. */
 export type Settled<T, R> =
   | { ok: true; value: R; item: T; index: number }
@@ -64,7 +72,7 @@ export type Settled<T, R> =
  * Options for {@linkcode concurrencyLimit}. When `signal` aborts, the signal of
  * every call still running aborts with the same reason.
  */
-export interface ConcurrencyLimitOptions extends SignalOptions {
+export interface ConcurrencyLimitOptions<T = unknown> extends SignalOptions {
   /** Results in input order (default `true`), or as they settle (`false`). */
   ordered?: boolean;
   /**
@@ -81,6 +89,15 @@ export interface ConcurrencyLimitOptions extends SignalOptions {
    * (after its retries) no longer ends the iteration. A source error still does.
    */
   settle?: boolean;
+  /**
+   * One call at a time per key (writes per user, per document, per chat room):
+   * the calls of one key start in source order, each after the one before it
+   * settled (with its retries), while calls of different keys run in parallel up
+   * to `limit`. An item waiting for its key counts against `limit`, so the
+   * source is not read past `limit` items whatever the keys. Keys compare as
+   * `Map` keys do. If `key` throws, the iteration fails with that error.
+   */
+  key?: (item: T) => unknown;
 }
 
 /**
@@ -105,14 +122,26 @@ export interface ConcurrencyLimitOptions extends SignalOptions {
  * one; the ones before it finish and are delivered first), and their late
  * results are discarded, their rejections handled.
  *
- * Memory: at most `limit` items and results.
+ * With `key`, calls of one key run one at a time, in source order, and calls
+ * of different keys in parallel up to `limit` (per-user serial writes, users in
+ * parallel). An item whose key is busy waits, and counts against `limit` while
+ * it waits, so items of one busy key can fill the limit and hold the source
+ * back; a key's state lives only while it has a call running or an item
+ * waiting. Everything else (`ordered`, `timeoutMs`, `retry`, `settle`, the
+ * abort rules) is as without it; a call waiting to be retried keeps its key.
+ *
+ * Memory: at most `limit` items and results (calls running or waiting to be
+ * retried, items waiting for their key, results not yet taken); with `key`,
+ * also one small record per key with a call running or an item waiting, so at
+ * most `limit` records.
  *
  * @param source The items to process.
  * @param limit The most calls of `fn` pending at once (a call waiting to be retried included), a positive integer.
  * @param fn Called with each item, its index in the source and the call's context; may return a promise.
- * @param options `ordered`, `signal`, `timeoutMs`, `retry` and `settle`.
- * @returns An async iterator of the results (of {@linkcode Settled} outcomes with `settle: true`).
- * @throws {TypeError} If `source` is not iterable, `fn` is not a function or an option has the wrong type.
+ * @param options `ordered`, `signal`, `timeoutMs`, `retry`, `settle` and `key`.
+ * @returns An async iterator of the results (of {@linkcode Settled} outcomes with `settle: true`); with `key`,
+ *   a {@linkcode KeyedLimitIterator}, which also counts the keys alive.
+ * @throws {TypeError} If `source` is not iterable, `fn` or `key` is not a function or an option has the wrong type.
  * @throws {RangeError} If `limit` is not a positive integer, or `timeoutMs` or a `retry` setting is out of range.
  *
  * @example Fetch pages, four at a time
@@ -155,48 +184,181 @@ export interface ConcurrencyLimitOptions extends SignalOptions {
  * assert.deepEqual(ok, ["user 1", "user 2", "user 3", "user 4", "user 6"]);
  * assert.deepEqual(failed, [5]); // timed out twice
  * ```
+ *
+ * @example One write at a time per user, users in parallel
+ * ```ts
+ * import { concurrencyLimit } from "@sluice/sluice";
+ * import assert from "node:assert/strict";
+ *
+ * const events = [
+ *   { user: "ann", n: 1 },
+ *   { user: "bob", n: 1 },
+ *   { user: "ann", n: 2 },
+ *   { user: "ann", n: 3 },
+ *   { user: "bob", n: 2 },
+ * ];
+ * const writing = new Set<string>();
+ * const written: string[] = [];
+ * const write = async (event: { user: string; n: number }) => {
+ *   assert.ok(!writing.has(event.user), "never two writes of one user at once");
+ *   writing.add(event.user);
+ *   await new Promise((resolve) => setTimeout(resolve, event.user === "ann" ? 5 : 1));
+ *   writing.delete(event.user);
+ *   written.push(`${event.user}${event.n}`);
+ *   return event.n;
+ * };
+ * const results = [];
+ * for await (const n of concurrencyLimit(events, 4, write, { key: (event) => event.user })) results.push(n);
+ * assert.deepEqual(results, [1, 1, 2, 3, 2]); // in source order (ordered: true)
+ * assert.deepEqual(written.filter((w) => w.startsWith("ann")), ["ann1", "ann2", "ann3"]);
+ * ```
  */
 export function concurrencyLimit<T, R>(
   source: Source<T>,
   limit: number,
   fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
-  options: ConcurrencyLimitOptions & { settle: true },
+  options: ConcurrencyLimitOptions<T> & { key: (item: T) => unknown; settle: true },
+): KeyedLimitIterator<Settled<T, Awaited<R>>>;
+export function concurrencyLimit<T, R>(
+  source: Source<T>,
+  limit: number,
+  fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
+  options: ConcurrencyLimitOptions<T> & { key: (item: T) => unknown; settle?: false },
+): KeyedLimitIterator<Awaited<R>>;
+export function concurrencyLimit<T, R>(
+  source: Source<T>,
+  limit: number,
+  fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
+  options: ConcurrencyLimitOptions<T> & { key: (item: T) => unknown },
+): KeyedLimitIterator<Awaited<R> | Settled<T, Awaited<R>>>;
+export function concurrencyLimit<T, R>(
+  source: Source<T>,
+  limit: number,
+  fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
+  options: ConcurrencyLimitOptions<T> & { settle: true },
 ): SluiceIterator<Settled<T, Awaited<R>>>;
 export function concurrencyLimit<T, R>(
   source: Source<T>,
   limit: number,
   fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
-  options?: ConcurrencyLimitOptions & { settle?: false },
+  options?: ConcurrencyLimitOptions<T> & { settle?: false },
 ): SluiceIterator<Awaited<R>>;
 export function concurrencyLimit<T, R>(
   source: Source<T>,
   limit: number,
   fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
-  options?: ConcurrencyLimitOptions,
+  options?: ConcurrencyLimitOptions<T>,
 ): SluiceIterator<Awaited<R> | Settled<T, Awaited<R>>>;
 export function concurrencyLimit<T, R>(
   source: Source<T>,
   limit: number,
   fn: (item: T, index: number, context: CallContext) => R | PromiseLike<R>,
-  options: ConcurrencyLimitOptions = {},
+  options: ConcurrencyLimitOptions<T> = {},
 ): SluiceIterator<unknown> {
   const api = "concurrencyLimit";
   assertSource(source, api);
   assertPositiveInteger(limit, api, "limit");
   assertFunction(fn, api, "fn");
-  return new Limited(source, limit, fn, callConfig(options, api, true));
+  const config = callConfig(options, api, true);
+  const key = options.key;
+  if (key === undefined) return new Limited(source, limit, fn, config, false);
+  assertFunction(key, api, "key");
+  return new KeyedLimited(source, limit, fn, config, key);
 }
 
 /** concurrencyLimit's engine with a fixed limit. */
 class Limited<T, R> extends Calls<T, R> {
   readonly #limit: number;
 
-  constructor(source: Source<T>, limit: number, fn: Mapper<T, R>, config: CallConfig) {
-    super("concurrencyLimit", source, fn, config, false);
+  constructor(source: Source<T>, limit: number, fn: Mapper<T, R>, config: CallConfig, tracked: boolean) {
+    super("concurrencyLimit", source, fn, config, tracked);
     this.#limit = limit;
   }
 
   protected limitNow(): number {
     return this.#limit;
+  }
+}
+
+/** One key with a call running: the items of that key waiting for it, in source order. */
+class Lane<T> {
+  readonly key: unknown;
+  /** Made when a second item of the key comes while its call runs. */
+  waiting: Queue<Call<T>> | undefined = undefined;
+
+  constructor(key: unknown) {
+    this.key = key;
+  }
+}
+
+/**
+ * concurrencyLimit with `key`: a call starts only when its key has no call
+ * running. Chosen once, at the call, so the path without `key` does no work
+ * for it. An item waiting for its key is an active call that has not started
+ * (it counts against the limit, and `busy()` waits for it); it starts when the
+ * call before it is over (`resume()`), unless it was stopped meanwhile.
+ */
+class KeyedLimited<T, R> extends Limited<T, R> implements KeyedLimitIterator<unknown> {
+  readonly #keyOf: (item: T) => unknown;
+  /** The keys with a call running (or waiting to be retried): at most `limit`. */
+  readonly #lanes = new Map<unknown, Lane<T>>();
+  /** The lane of each call running or waiting to be retried: at most `limit`. */
+  readonly #laneOf = new Map<Call<T>, Lane<T>>();
+
+  constructor(source: Source<T>, limit: number, fn: Mapper<T, R>, config: CallConfig, key: (item: T) => unknown) {
+    // Tracked: the engine must tell when each call is over, to free its key.
+    super(source, limit, fn, config, true);
+    this.#keyOf = key;
+  }
+
+  get keys(): number {
+    return this.#lanes.size;
+  }
+
+  /** Starts a new item's call if its key is free, else queues it behind its key's; a retry starts as usual. */
+  protected override launch(call: Call<T>): void {
+    if (call.attempts > 0) return super.launch(call);
+    let key: unknown;
+    try {
+      key = this.#keyOf(call.item);
+    } catch (error) {
+      return this.failAll(error);
+    }
+    const lane = this.#lanes.get(key);
+    if (lane === undefined) {
+      const fresh = new Lane<T>(key);
+      this.#lanes.set(key, fresh);
+      this.#laneOf.set(call, fresh);
+      return super.launch(call);
+    }
+    (lane.waiting ??= new Queue<Call<T>>()).push(call);
+  }
+
+  /** A call is over: the next item of its key that is still wanted starts, or the key is forgotten. */
+  protected override resume(done?: Call<T>): void {
+    const lane = done === undefined ? undefined : this.#laneOf.get(done);
+    if (lane !== undefined) {
+      this.#laneOf.delete(done!);
+      this.#next(lane);
+    }
+    super.resume(done);
+  }
+
+  protected override clearTimers(): void {
+    super.clearTimers();
+    this.#lanes.clear();
+    this.#laneOf.clear();
+  }
+
+  #next(lane: Lane<T>): void {
+    const waiting = lane.waiting;
+    while (waiting !== undefined && waiting.size > 0) {
+      const call = waiting.shift();
+      // Stopped while it waited (cut after an error, in input order): it never starts.
+      if (!call.active) continue;
+      this.#laneOf.set(call, lane);
+      return super.launch(call);
+    }
+    this.#lanes.delete(lane.key);
   }
 }

@@ -312,7 +312,9 @@ export abstract class Calls<T, R> extends Pump<T, unknown> {
   readonly #registry = new Registry();
   /**
    * The lean path: unordered, without `timeoutMs`, `retry` or `settle`, and
-   * nothing measured per attempt. A call is then over when its promise settles,
+   * no subclass that follows each call (`tracked`: adaptiveConcurrency measures
+   * each attempt, the keyed mode frees a key when its call is over). A call is
+   * then over when its promise settles,
    * and the iteration stops all calls at once or none, so one pair of handlers
    * serves every call instead of a pair of closures per call.
    */
@@ -323,9 +325,9 @@ export abstract class Calls<T, R> extends Pump<T, unknown> {
   /** A call's error, which ends the iteration once no call is active (it comes before the source's end or error). */
   #failure: { error: unknown } | undefined = undefined;
 
-  constructor(name: string, source: Source<T>, fn: Mapper<T, R>, config: CallConfig, measured: boolean) {
+  constructor(name: string, source: Source<T>, fn: Mapper<T, R>, config: CallConfig, tracked: boolean) {
     super(source, { api: name, signal: config.signal });
-    this.#lean = !measured && !config.ordered && config.timeoutMs === undefined && config.retry === undefined &&
+    this.#lean = !tracked && !config.ordered && config.timeoutMs === undefined && config.retry === undefined &&
       !config.settle;
     this.#name = name;
     this.#fn = fn;
@@ -350,8 +352,11 @@ export abstract class Calls<T, R> extends Pump<T, unknown> {
     this.launch(call);
   }
 
-  /** Starts work that can start: by default, reads the source if there is room. */
-  protected resume(): void {
+  /**
+   * Starts work that can start: by default, reads the source if there is room.
+   * `done` is the call whose result was just filled in (not on the lean path).
+   */
+  protected resume(_done?: Call<T>): void {
     this.pull();
   }
 
@@ -530,7 +535,7 @@ export abstract class Calls<T, R> extends Pump<T, unknown> {
     results.fill(call, output);
     while (this.waiting && results.ready()) this.offer(results.shift());
     this.#finishIfIdle();
-    this.resume();
+    this.resume(call);
   }
 
   /**
