@@ -863,6 +863,49 @@ export const rows: Row[] = [
     drains: true,
     emitMs: 0,
   },
+  {
+    // Three keys, so items wait for their key (and count against the limit) while the table's rules run.
+    name: "concurrencyLimit key",
+    make: (source, signal) =>
+      concurrencyLimit(source, 2, (item) => Promise.resolve(item), { key: (item) => item % 3, signal }),
+    makeFailing: (source, error) =>
+      concurrencyLimit(source, 2, async (item) => {
+        if (item === 3) throw error;
+        return item;
+      }, { key: (item) => item % 3 }),
+    makeLateFailing: (source, error, ms) =>
+      concurrencyLimit(source, 2, () => delay(ms).then(() => Promise.reject(error)), { key: (item) => item % 3 }),
+    invalid: [
+      {
+        call: () => concurrencyLimit([], 2, (x) => x, { key: 5 as never }),
+        type: TypeError,
+        param: "'key'",
+        received: "received 5",
+      },
+    ],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
+  {
+    name: "concurrencyLimit key unordered",
+    make: (source, signal) =>
+      concurrencyLimit(source, 2, (item) => item, { key: (item) => item % 2, ordered: false, signal }),
+    makeFailing: (source, error) =>
+      concurrencyLimit(source, 1, (item) => {
+        if (item === 3) throw error;
+        return item;
+      }, { key: (item) => item % 2, ordered: false }),
+    makeLateFailing: (source, error, ms) =>
+      concurrencyLimit(source, 2, () => delay(ms).then(() => Promise.reject(error)), {
+        key: (item) => item % 2,
+        ordered: false,
+      }),
+    invalid: [],
+    lossless: true,
+    drains: false,
+    emitMs: 0,
+  },
   // new rows go above this line
 ];
 

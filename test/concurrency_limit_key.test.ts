@@ -284,23 +284,27 @@ test(
 
 test("key: ordered, an error lets the calls before it finish (one waiting for its key included) and stops those after it", async () => {
   const error = new Error("b1 failed");
-  const source = instrumented(["a1", "a2", "b1", "a3"]);
+  const source = instrumented(["a1", "a2", "c1", "b1", "a3"]);
   const { fn, calls, started } = controlled();
-  const it = concurrencyLimit(source, 4, fn, { key: letter });
+  const it = concurrencyLimit(source, 5, fn, { key: letter });
   const first = it.next();
   await settle();
-  assert.equal(started, ["a1", "b1"]);
+  assert.equal(started, ["a1", "c1", "b1"]);
   calls.get("b1")!.reject(error);
   await settle();
   calls.get("a1")!.resolve("A1");
   assert.equal(await first, { value: "A1", done: false });
   await settle();
-  assert.equal(started, ["a1", "b1", "a2"], "a2 comes before the error: it runs; a3 comes after: it never does");
+  assert.equal(started, ["a1", "c1", "b1", "a2"], "a2 comes before the error: it runs");
   calls.get("a2")!.resolve("A2");
   assert.equal(await it.next(), { value: "A2", done: false });
+  await settle();
+  assert.equal(started, ["a1", "c1", "b1", "a2"], "a3 comes after the error: it never runs, though c1 still does");
+  calls.get("c1")!.resolve("C1");
+  assert.equal(await it.next(), { value: "C1", done: false });
   assert.is(await rejection(it.next()), error);
   assert.equal(await it.next(), { value: undefined, done: true });
-  assert.equal(started, ["a1", "b1", "a2"]);
+  assert.equal(started, ["a1", "c1", "b1", "a2"]);
   assert.is(source.closes, 1);
   assert.is(it.keys, 0);
 });
