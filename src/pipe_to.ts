@@ -191,266 +191,249 @@ function isNodeWritable(value: unknown): boolean {
     typeof candidate.removeListener === "function";
 }
 
-/** The copy into a Node writable: one callback-driven loop, one listener of each kind. */
-class NodePipe<T> {
-  readonly #upstream: Upstream<T>;
-  readonly #destination: NodeWritable<T>;
-  readonly #signal: AbortSignal | undefined;
+/**
+ * What the copy into either kind of destination shares: the source read one item at a time (pausing
+ * for the event loop now and then), the abort listener, and one settlement. A subclass writes an
+ * item, ends the destination when the source ends, and fails the copy its own way.
+ */
+abstract class Copy<T, D> {
+  protected readonly upstream: Upstream<T>;
+  protected readonly destination: D;
+  protected readonly signal: AbortSignal | undefined;
+  /** End or close the destination when the source ends, and destroy or abort it on an error; false: leave it open. */
+  protected readonly end: boolean;
   readonly #settle: Settle;
-  /** End the destination when the source ends, and destroy it on an error; false: leave it open. */
-  readonly #end: boolean;
-  #settled = false;
+  protected settled = false;
+  /** Over an in-memory source and a destination that never says wait, the copy pauses for timers and I/O. */
+  readonly #breather = new Breather();
+
+  constructor(source: Source<T>, destination: D, signal: AbortSignal | undefined, end: boolean, settle: Settle) {
+    this.upstream = new Upstream(source, "pipeTo");
+    this.destination = destination;
+    this.signal = signal;
+    this.end = end;
+    this.#settle = settle;
+  }
+
+  /** Writes one item of the source. */
+  protected abstract write(item: T): void;
+
+  /** The source ended (it is finished already): end the destination, or resolve once every write completed. */
+  protected abstract sourceEnded(): void;
+
+  /** Stops the copy and rejects; `broken`: the error came from the destination itself. */
+  protected abstract fail(error: unknown, broken: boolean): void;
+
+  /** Listens for the abort and starts the breather: false if the signal was aborted already (the copy failed). */
+  protected begin(): boolean {
+    if (this.signal?.aborted) {
+      this.fail(this.signal.reason, false);
+      return false;
+    }
+    this.signal?.addEventListener("abort", this.#onAbort);
+    this.#breather.begin();
+    return true;
+  }
+
+  /** Reads the next item. */
+  protected read = (): void => {
+    if (this.settled) return;
+    if (this.#breather.due()) return this.#breather.pause(this.read);
+    this.upstream.next().then(this.#onItem, this.#onSourceError);
+  };
+
+  #onItem = (result: IteratorResult<T>): void => {
+    if (this.settled) return;
+    const broken = this.upstream.misread(result);
+    if (broken !== undefined) return this.fail(broken, false);
+    if (!result.done) return this.write(result.value);
+    this.upstream.finished();
+    this.sourceEnded();
+  };
+
+  #onSourceError = (error: unknown): void => {
+    this.upstream.finished();
+    this.fail(error, false);
+  };
+
+  #onAbort = (): void => {
+    this.fail(this.signal!.reason, false);
+  };
+
+  /** Ends the copy, once: stops the breather and the abort listener. False if it had ended already. */
+  protected conclude(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.#breather.cancel();
+    this.signal?.removeEventListener("abort", this.#onAbort);
+    return true;
+  }
+
+  protected resolve(): void {
+    this.#settle.resolve();
+  }
+
+  protected reject(error: unknown): void {
+    this.#settle.reject(error);
+  }
+
+  /** Rejects before the copy began, without touching the destination: it is not ours to destroy. */
+  protected refuse(error: Error): void {
+    this.settled = true;
+    this.#settle.reject(error);
+  }
+}
+
+/** The copy into a Node writable: one callback-driven loop, one listener of each kind. */
+class NodePipe<T> extends Copy<T, NodeWritable<T>> {
   /** `write()` returned false: the next read waits for `"drain"`. */
   #waitingForDrain = false;
   /** Writes whose callback has not come yet: with the destination left open, the copy is done when none is. */
   #writing = 0;
   /** The source ended (the destination left open): resolve once `#writing` is 0. */
   #sourceEnded = false;
-  /** Over an in-memory source and a destination that never says wait, the copy pauses for timers and I/O. */
-  readonly #breather = new Breather();
-
-  constructor(
-    source: Source<T>,
-    destination: NodeWritable<T>,
-    signal: AbortSignal | undefined,
-    end: boolean,
-    settle: Settle,
-  ) {
-    this.#upstream = new Upstream(source, "pipeTo");
-    this.#destination = destination;
-    this.#signal = signal;
-    this.#end = end;
-    this.#settle = settle;
-  }
 
   start(): void {
-    const destination = this.#destination;
+    const destination = this.destination;
     if (destination.destroyed === true) {
-      return this.#refuse(new Error("pipeTo: the destination is already destroyed"));
+      return this.refuse(new Error("pipeTo: the destination is already destroyed"));
     }
     if (destination.writableEnded === true) {
-      return this.#refuse(new Error("pipeTo: the destination has already ended"));
+      return this.refuse(new Error("pipeTo: the destination has already ended"));
     }
     destination.on("error", this.#onError);
     destination.on("close", this.#onClose);
     destination.on("drain", this.#onDrain);
-    destination.on("finish", this.#onFinish);
-    if (this.#signal?.aborted) return this.#fail(this.#signal.reason, false);
-    this.#signal?.addEventListener("abort", this.#onAbort);
-    this.#breather.begin();
+    destination.on("finish", this.#finished);
+    if (!this.begin()) return;
     if (destination.writableNeedDrain === true) this.#waitingForDrain = true;
-    else this.#read();
+    else this.read();
   }
 
-  #read = (): void => {
-    if (this.#settled) return;
-    if (this.#breather.due()) return this.#breather.pause(this.#read);
-    this.#upstream.next().then(this.#onItem, this.#onSourceError);
-  };
-
-  #onItem = (result: IteratorResult<T>): void => {
-    if (this.#settled) return;
-    const broken = this.#upstream.misread(result);
-    if (broken !== undefined) return this.#fail(broken, false);
-    if (result.done) {
-      this.#upstream.finished();
-      if (this.#end) this.#destination.end();
-      else if (this.#writing === 0) this.#leaveOpen();
-      else this.#sourceEnded = true;
-      return;
-    }
+  protected write(item: T): void {
     let more: boolean;
     this.#writing++;
     try {
-      more = this.#destination.write(result.value, this.#onWritten);
+      more = this.destination.write(item, this.#onWritten);
     } catch (error) {
       // A synchronous throw (a chunk of the wrong type) leaves the destination as it was.
       this.#writing--;
-      return this.#fail(error, false);
+      return this.fail(error, false);
     }
-    if (this.#settled) return;
-    if (more) this.#read();
+    if (this.settled) return;
+    if (more) this.read();
     else this.#waitingForDrain = true;
-  };
+  }
 
-  #onSourceError = (error: unknown): void => {
-    this.#upstream.finished();
-    this.#fail(error, false);
-  };
+  protected sourceEnded(): void {
+    if (this.end) this.destination.end();
+    else if (this.#writing === 0) this.#finished();
+    else this.#sourceEnded = true;
+  }
 
   #onWritten = (error?: Error | null): void => {
     this.#writing--;
-    if (error != null) this.#fail(error, true);
-    else if (this.#sourceEnded && this.#writing === 0) this.#leaveOpen();
+    if (error != null) this.fail(error, true);
+    else if (this.#sourceEnded && this.#writing === 0) this.#finished();
   };
 
   #onDrain = (): void => {
-    if (this.#settled || !this.#waitingForDrain) return;
+    if (this.settled || !this.#waitingForDrain) return;
     this.#waitingForDrain = false;
-    this.#read();
+    this.read();
   };
 
-  #onFinish = (): void => {
-    if (this.#settled) return;
-    this.#settled = true;
+  /** The destination finished, or every item is written into one left open: nothing of ours is left on it. */
+  #finished = (): void => {
+    if (!this.conclude()) return;
     this.#detach();
-    this.#destination.removeListener("error", this.#onError);
-    this.#settle.resolve();
+    this.destination.removeListener("error", this.#onError);
+    this.resolve();
   };
-
-  /** Every item is written and the destination stays open: nothing of ours is left on it. */
-  #leaveOpen(): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#detach();
-    this.#destination.removeListener("error", this.#onError);
-    this.#settle.resolve();
-  }
 
   #onClose = (): void => {
-    this.#fail(new Error("pipeTo: the destination closed before the source ended"), true);
+    this.fail(new Error("pipeTo: the destination closed before the source ended"), true);
   };
 
   #onError = (error: unknown): void => {
-    this.#fail(error, true);
+    this.fail(error, true);
   };
 
-  #onAbort = (): void => {
-    this.#fail(this.#signal!.reason, false);
-  };
-
-  /** Rejects without touching the destination: it is not ours to destroy. */
-  #refuse(error: Error): void {
-    this.#settled = true;
-    this.#settle.reject(error);
-  }
-
-  /** Stops the copy; `broken`: the error came from the destination itself. */
-  #fail(error: unknown, broken: boolean): void {
-    if (this.#settled) return;
-    this.#settled = true;
+  protected fail(error: unknown, broken: boolean): void {
+    if (!this.conclude()) return;
     this.#detach();
-    this.#upstream.close().then(undefined, noop);
-    if (this.#end) {
+    this.upstream.close().then(undefined, noop);
+    if (this.end) {
       // The "error" listener stays: it absorbs the error event `destroy(error)` emits, which would otherwise crash Node.
-      this.#destination.destroy(error as Error);
+      this.destination.destroy(error as Error);
     } else if (!broken) {
       // Left open and healthy: the caller's to use or destroy, with nothing of ours on it.
-      this.#destination.removeListener("error", this.#onError);
+      this.destination.removeListener("error", this.#onError);
     } // A broken destination may still emit "error" (after a failed write's callback): the listener absorbs it.
-    this.#settle.reject(error);
+    this.reject(error);
   }
 
   #detach(): void {
-    this.#breather.cancel();
-    const destination = this.#destination;
+    const destination = this.destination;
     destination.removeListener("close", this.#onClose);
     destination.removeListener("drain", this.#onDrain);
-    destination.removeListener("finish", this.#onFinish);
-    this.#signal?.removeEventListener("abort", this.#onAbort);
+    destination.removeListener("finish", this.#finished);
   }
 }
 
 /** The copy into a Web `WritableStream`, through one writer held for the whole copy. */
-class WebPipe<T> {
-  readonly #upstream: Upstream<T>;
-  readonly #destination: WritableStream<T>;
-  readonly #signal: AbortSignal | undefined;
-  readonly #settle: Settle;
-  /** Close the destination when the source ends, and abort it on an error; false: leave it open. */
-  readonly #end: boolean;
+class WebPipe<T> extends Copy<T, WritableStream<T>> {
   #writer: WritableStreamDefaultWriter<T> | undefined;
-  #settled = false;
   /** The last write, for a destination left open: the copy is done when it is. */
   #lastWrite: Promise<void> | undefined;
-  /** Over an in-memory source and a destination that is always ready, the copy pauses for timers and I/O. */
-  readonly #breather = new Breather();
-
-  constructor(
-    source: Source<T>,
-    destination: WritableStream<T>,
-    signal: AbortSignal | undefined,
-    end: boolean,
-    settle: Settle,
-  ) {
-    this.#upstream = new Upstream(source, "pipeTo");
-    this.#destination = destination;
-    this.#signal = signal;
-    this.#end = end;
-    this.#settle = settle;
-  }
 
   start(): void {
-    if (this.#destination.locked) {
-      this.#settled = true;
-      return this.#settle.reject(new TypeError("pipeTo: the destination is locked to another writer"));
+    if (this.destination.locked) {
+      return this.refuse(new TypeError("pipeTo: the destination is locked to another writer"));
     }
-    const writer = this.#destination.getWriter();
+    const writer = this.destination.getWriter();
     this.#writer = writer;
-    writer.closed.then(undefined, this.#fail);
-    if (this.#signal?.aborted) return this.#fail(this.#signal.reason);
-    this.#signal?.addEventListener("abort", this.#onAbort);
-    this.#breather.begin();
+    writer.closed.then(undefined, this.#onError);
+    if (!this.begin()) return;
     this.#wait();
   }
 
   /** Reads the next item once the destination wants more. */
   #wait(): void {
-    this.#writer!.ready.then(this.#read, this.#fail);
+    this.#writer!.ready.then(this.read, this.#onError);
   }
 
-  #read = (): void => {
-    if (this.#settled) return;
-    if (this.#breather.due()) return this.#breather.pause(this.#read);
-    this.#upstream.next().then(this.#onItem, this.#onSourceError);
-  };
-
-  #onItem = (result: IteratorResult<T>): void => {
-    if (this.#settled) return;
-    const broken = this.#upstream.misread(result);
-    if (broken !== undefined) return this.#fail(broken);
-    const writer = this.#writer!;
-    if (result.done) {
-      this.#upstream.finished();
-      if (this.#end) writer.close().then(this.#onClosed, this.#fail);
-      else if (this.#lastWrite === undefined) this.#onClosed();
-      else this.#lastWrite.then(this.#onClosed, this.#fail);
-      return;
-    }
-    const write = writer.write(result.value);
-    write.then(undefined, this.#fail);
-    if (!this.#end) this.#lastWrite = write;
+  protected write(item: T): void {
+    const write = this.#writer!.write(item);
+    write.then(undefined, this.#onError);
+    if (!this.end) this.#lastWrite = write;
     this.#wait();
-  };
+  }
 
-  #onSourceError = (error: unknown): void => {
-    this.#upstream.finished();
-    this.#fail(error);
-  };
+  protected sourceEnded(): void {
+    if (this.end) this.#writer!.close().then(this.#onClosed, this.#onError);
+    else if (this.#lastWrite === undefined) this.#onClosed();
+    else this.#lastWrite.then(this.#onClosed, this.#onError);
+  }
 
   /** The destination closed, or (left open) the last write completed. */
   #onClosed = (): void => {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#breather.cancel();
-    this.#signal?.removeEventListener("abort", this.#onAbort);
+    if (!this.conclude()) return;
     this.#writer!.releaseLock();
-    this.#settle.resolve();
+    this.resolve();
   };
 
-  #onAbort = (): void => {
-    this.#fail(this.#signal!.reason);
+  #onError = (error: unknown): void => {
+    this.fail(error);
   };
 
-  #fail = (error: unknown): void => {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#breather.cancel();
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#upstream.close().then(undefined, noop);
+  /** A Web destination is aborted with the error whatever broke (with `end`), and its lock released. */
+  protected fail(error: unknown): void {
+    if (!this.conclude()) return;
+    this.upstream.close().then(undefined, noop);
     const writer = this.#writer!;
-    if (this.#end) writer.abort(error).then(undefined, noop);
+    if (this.end) writer.abort(error).then(undefined, noop);
     writer.releaseLock();
-    this.#settle.reject(error);
-  };
+    this.reject(error);
+  }
 }
