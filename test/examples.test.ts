@@ -157,14 +157,16 @@ test("flaky-api: timeouts, retries and settle; never above the limit at the serv
   assert.match(output, /aborted requests closed at the server: 2 of 2 hung, 0 left open ✓/);
 });
 
-test("per_user: every user written, never two writes of one user at once, keys within the users", async () => {
-  const output = await runExample("per_user.ts", ["3000", "40"]);
+test("per_user: every user written, never two writes of one user at once, writes and keys within their limits", async () => {
+  const output = await runExample("per_user.ts", ["3000", "40", "8"]);
   const line = (label: string) => output.split("\n").find((l) => l.startsWith(label)) ?? "";
   assert.match(line("writes per user:"), "(40 users written)");
   assert.is(line("overlapping writes:").split(/\s+/).at(-1), "0");
-  const [, debounceKeys, groups] = /debounce (\d+), groups (\d+)/.exec(line("peak keys alive:"))!.map(Number);
+  const [, most] = /(\d+) \(limit 8\)/.exec(line("most writes at once:"))!.map(Number);
+  assert.ok(most > 0 && most <= 8, output);
+  const [, debounceKeys, writerKeys] = /debounce (\d+), writer (\d+)/.exec(line("peak keys alive:"))!.map(Number);
   assert.ok(debounceKeys > 0 && debounceKeys <= 40, output);
-  assert.ok(groups > 0 && groups <= 40, output);
+  assert.ok(writerKeys > 0 && writerKeys <= 8, output);
 });
 
 test("broadcast: wait holds the feed to the slow client, drop-oldest drops for it alone, detach cuts it off", async () => {
