@@ -3,8 +3,7 @@
  * @module
  */
 import { Keyed, type KeyState } from "./_internal/keyed.ts";
-import { Pump } from "./_internal/pump.ts";
-import { Slot } from "./_internal/slot.ts";
+import { Sampler } from "./_internal/sampler.ts";
 import { assertCommonOptions, assertKeyOptions, assertSource, assertTimerMs } from "./_internal/validate.ts";
 import type { BufferedIterator, DropOptions, KeyedIterator, KeyOptions, SignalOptions, Source } from "./types.ts";
 
@@ -99,26 +98,19 @@ export function debounce<T>(
   return new Debounce(source, waitMs, options);
 }
 
-class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
+class Debounce<T> extends Sampler<T> implements BufferedIterator<T> {
   readonly #waitMs: number;
   readonly #maxWaitMs: number;
   /** One timer, re-armed only when it fires early: arrivals just move `#lastArrival`. */
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** The newest item, waiting for the quiet time to pass. */
-  readonly #pending = new Slot<T>();
+  /** When the item in `latest` became pending (the first of its burst arrived). */
   #pendingSince = 0;
   #lastArrival = 0;
-  /** An emitted item the consumer has not taken yet. */
-  readonly #ready = new Slot<T>();
 
   constructor(source: Source<T>, waitMs: number, options: DebounceOptions<T>) {
-    super(source, { api: "debounce", signal: options.signal, onDrop: options.onDrop, breathes: true });
+    super("debounce", source, options);
     this.#waitMs = waitMs;
     this.#maxWaitMs = options.maxWaitMs ?? Infinity;
-  }
-
-  get held(): number {
-    return Number(this.#pending.full) + Number(this.#ready.full);
   }
 
   protected override clearTimers(): void {
@@ -126,38 +118,22 @@ class Debounce<T> extends Pump<T> implements BufferedIterator<T> {
     this.#timer = undefined;
   }
 
-  protected room(): boolean {
-    return true;
-  }
-
-  protected take(): IteratorResult<T> | undefined {
-    return this.#ready.result();
-  }
-
   protected received(item: T): void {
     const now = performance.now();
-    if (!this.#pending.full) this.#pendingSince = now;
-    this.keepLatest(this.#pending, item);
+    if (!this.latest.full) this.#pendingSince = now;
+    this.keepLatest(this.latest, item);
     this.#lastArrival = now;
     if (this.#timer === undefined) this.#timer = setTimeout(this.#fire, Math.min(this.#waitMs, this.#maxWaitMs));
   }
 
-  protected override flush(): void {
-    this.#emitPending();
-  }
-
   #fire = (): void => {
     this.#timer = undefined;
-    if (!this.#pending.full) return;
+    if (!this.latest.full) return;
     const due = Math.min(this.#lastArrival + this.#waitMs, this.#pendingSince + this.#maxWaitMs);
     const left = due - performance.now();
-    if (left <= 0) this.#emitPending();
+    if (left <= 0) this.release();
     else this.#timer = setTimeout(this.#fire, left);
   };
-
-  #emitPending(): void {
-    if (this.#pending.full) this.offerLatest(this.#ready, this.#pending.remove());
-  }
 }
 
 /** Debounce per key: one record per key with an item pending, one timer for all of them. */

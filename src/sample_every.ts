@@ -2,8 +2,7 @@
  * `sampleEvery`: keep the latest item once per interval, drop the rest.
  * @module
  */
-import { Pump } from "./_internal/pump.ts";
-import { Slot } from "./_internal/slot.ts";
+import { Sampler } from "./_internal/sampler.ts";
 import { assertCommonOptions, assertSource, assertTimerMs } from "./_internal/validate.ts";
 import type { BufferedIterator, DropOptions, SignalOptions, Source } from "./types.ts";
 
@@ -56,21 +55,13 @@ export function sampleEvery<T>(
   return new SampleEvery(source, intervalMs, options);
 }
 
-class SampleEvery<T> extends Pump<T> implements BufferedIterator<T> {
+class SampleEvery<T> extends Sampler<T> implements BufferedIterator<T> {
   readonly #intervalMs: number;
   #ticker: ReturnType<typeof setInterval> | undefined;
-  /** The newest item that arrived since the last tick. */
-  readonly #latest = new Slot<T>();
-  /** The sample waiting for the consumer. */
-  readonly #sample = new Slot<T>();
 
   constructor(source: Source<T>, intervalMs: number, options: SampleEveryOptions<T>) {
-    super(source, { api: "sampleEvery", signal: options.signal, onDrop: options.onDrop, breathes: true });
+    super("sampleEvery", source, options);
     this.#intervalMs = intervalMs;
-  }
-
-  get held(): number {
-    return Number(this.#latest.full) + Number(this.#sample.full);
   }
 
   protected override start(): void {
@@ -83,28 +74,12 @@ class SampleEvery<T> extends Pump<T> implements BufferedIterator<T> {
     this.#ticker = undefined;
   }
 
-  protected room(): boolean {
-    return true;
-  }
-
-  protected take(): IteratorResult<T> | undefined {
-    return this.#sample.result();
-  }
-
   protected received(item: T): void {
-    this.keepLatest(this.#latest, item);
+    this.keepLatest(this.latest, item);
   }
 
-  protected override flush(): void {
-    this.#promoteLatest();
-  }
-
+  /** Each tick releases the latest arrival since the previous one as the sample. */
   #tick = (): void => {
-    this.#promoteLatest();
+    this.release();
   };
-
-  /** The latest arrival becomes the sample: handed to a waiting consumer, or replacing an untaken one. */
-  #promoteLatest(): void {
-    if (this.#latest.full) this.offerLatest(this.#sample, this.#latest.remove());
-  }
 }
