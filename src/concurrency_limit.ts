@@ -304,6 +304,9 @@ class KeyedLimited<T, R> extends Limited<T, R> implements KeyedLimitIterator<unk
   readonly #lanes = new Map<unknown, Lane<T>>();
   /** The lane of each call running or waiting to be retried: at most `limit`. */
   readonly #laneOf = new Map<Call<T>, Lane<T>>();
+  /** Lanes whose call is over, waiting for `resume()`'s loop to start their next item (at most one at a time). */
+  readonly #freed: Lane<T>[] = [];
+  #advancing = false;
 
   constructor(source: Source<T>, limit: number, fn: Mapper<T, R>, config: CallConfig, key: (item: T) => unknown) {
     // Tracked: the engine must tell when each call is over, to free its key.
@@ -339,7 +342,17 @@ class KeyedLimited<T, R> extends Limited<T, R> implements KeyedLimitIterator<unk
     const lane = done === undefined ? undefined : this.#laneOf.get(done);
     if (lane !== undefined) {
       this.#laneOf.delete(done!);
-      this.#next(lane);
+      this.#freed.push(lane);
+      // The call started next may settle at once (an fn that answers synchronously) and free its lane again:
+      // the loop here starts the one after it, so a long line of waiting items never grows the stack.
+      if (!this.#advancing) {
+        this.#advancing = true;
+        try {
+          for (let next = this.#freed.pop(); next !== undefined; next = this.#freed.pop()) this.#next(next);
+        } finally {
+          this.#advancing = false;
+        }
+      }
     }
     super.resume(done);
   }
@@ -348,6 +361,7 @@ class KeyedLimited<T, R> extends Limited<T, R> implements KeyedLimitIterator<unk
     super.clearTimers();
     this.#lanes.clear();
     this.#laneOf.clear();
+    this.#freed.length = 0;
   }
 
   #next(lane: Lane<T>): void {

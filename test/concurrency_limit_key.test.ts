@@ -148,6 +148,29 @@ test("key: a synchronous fn, and one key throughout: every call in turn, results
   assert.is(it.keys, 0);
 });
 
+test("key: a long line of one key's items that answer synchronously, behind a slow first call, does not grow the stack", async () => {
+  const count = 50_000;
+  const gate = deferred<void>();
+  let keyCalls = 0;
+  const it = concurrencyLimit(Array.from({ length: count }, (_, i) => i), count, (i: number) => {
+    return i === 0 ? gate.promise.then(() => i) : i;
+  }, {
+    key: () => {
+      keyCalls++;
+      return "one";
+    },
+  });
+  const first = it.next();
+  await settle();
+  assert.is(it.keys, 1);
+  gate.resolve();
+  assert.equal(await first, { value: 0, done: false });
+  let next = 1;
+  for await (const value of it) assert.is(value, next++);
+  assert.is(next, count);
+  assert.is(keyCalls, count, "key is called once per item");
+});
+
 test("key: a key's state lives only while it has a call running or an item waiting", async () => {
   const source = instrumented(Array.from({ length: 1000 }, (_, i) => `k${i}`));
   let most = 0;
