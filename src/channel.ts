@@ -254,8 +254,9 @@ class PushChannel<T> extends Outlet<T> implements Channel<T> {
     return this.#items.size;
   }
 
+  /** The same as `size` (the name every sluice iterator shares). */
   get held(): number {
-    return this.#items.size;
+    return this.size;
   }
 
   get heldWeight(): number {
