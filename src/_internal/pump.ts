@@ -145,11 +145,15 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     ) {
       return undefined;
     }
-    if (p.read === undefined) {
-      this.readStarts();
-      this.#startRead();
-    }
     p.claimed = true;
+    if (p.read === undefined) {
+      // A read started for the consumer gets handlers of its own: only pass-through pumps run them,
+      // so they stay fast in a process where every other combinator runs `#onResult`.
+      this.readStarts();
+      const read = p.upstream.next();
+      p.read = read;
+      p.settled = read.then(this.#onPassed, this.#onError);
+    }
     outlet.passing = p.settled;
     return p.settled as Promise<IteratorResult<In>>;
   }
@@ -289,6 +293,19 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       }
     }
     return claimed ? this.passAnswer(result as IteratorResult<Out>) as IteratorResult<In> : undefined;
+  };
+
+  /** A read claimed when it started settled with `result`: an item goes straight to the consumer, the rest as usual. */
+  #onPassed = (result: IteratorResult<In>): IteratorResult<In> => {
+    const p = this.#p;
+    if (p.outlet.status >= ENDED || typeof result !== "object" || result === null || result.done) {
+      return this.#onResult(result) as IteratorResult<In>;
+    }
+    p.read = undefined;
+    p.claimed = false;
+    this.passedThrough(result.value);
+    this.pull();
+    return this.passAnswer(result as unknown as IteratorResult<Out>) as unknown as IteratorResult<In>;
   };
 
   /** The source broke the iterator protocol: fail with `error`; the source is closed on cleanup (it did not finish). */
