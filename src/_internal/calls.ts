@@ -39,71 +39,75 @@ export class Registry {
 /**
  * An `AbortSignal` made only when someone asks for it: work that never looks at
  * it costs no `AbortController`, and work stopped before anyone asked gets a
- * signal aborted already. The context `fn` sees is one of these.
+ * signal aborted already. The context `fn` sees holds one of these.
  */
-export class LazySignal {
-  /** The controller once asked for; before that, the reason it was stopped with, if it was. */
-  #signal: AbortController | { reason: unknown } | undefined = undefined;
+export interface SignalHolder {
+  signalState: SignalState;
+}
+
+/** The controller once asked for; before that, the reason the signal was stopped with, if it was. */
+type SignalState = AbortController | { reason: unknown } | undefined;
+
+/**
+ * The holder's signal, made now if nobody asked before. For an attempt of
+ * `call`, a signal made before any abort is registered (see `signalAsked`).
+ */
+function lazySignal(holder: SignalHolder, call: Call<unknown> | undefined): AbortSignal {
+  const state = holder.signalState;
+  if (state instanceof AbortController) return state.signal;
+  const controller = new AbortController();
+  holder.signalState = controller;
+  if (state !== undefined) controller.abort(state.reason);
+  else if (call !== undefined) signalAsked(call, holder, controller);
+  return controller.signal;
+}
+
+/** A context whose only job is its lazy signal (mapLatest's running call). */
+export class LazySignal implements SignalHolder {
+  signalState: SignalState = undefined;
 
   get signal(): AbortSignal {
-    const state = this.#signal;
-    if (state instanceof AbortController) return state.signal;
-    const controller = new AbortController();
-    this.#signal = controller;
-    if (state !== undefined) controller.abort(state.reason);
-    else this.signalAsked(controller);
-    return controller.signal;
+    return lazySignal(this, undefined);
   }
 
-  /** The signal was asked for before any abort: a subclass may need to know, to abort it later. */
-  protected signalAsked(_controller: AbortController): void {}
-
-  /** Aborts `target`'s signal with `reason` (once). A static method, so `fn` cannot abort its own context. */
-  static abort(target: LazySignal, reason: unknown): void {
-    const state = target.#signal;
+  /** Aborts `target`'s signal with `reason` (once). A static function, so `fn` finds no `abort()` on its context. */
+  static abort(target: SignalHolder, reason: unknown): void {
+    const state = target.signalState;
     if (state instanceof AbortController) state.abort(reason);
-    else if (state === undefined) target.#signal = { reason };
+    else if (state === undefined) target.signalState = { reason };
   }
 }
 
-/** The context of one attempt, as `fn` sees it: its signal and which attempt it is. */
-export abstract class AttemptContext extends LazySignal implements CallContext {
-  readonly attempt: number;
-
-  constructor(attempt: number) {
-    super();
-    this.attempt = attempt;
-  }
-
-  /** The call this is an attempt of. */
-  protected abstract owner(): Call<unknown>;
-
-  protected override signalAsked(controller: AbortController): void {
-    const call = this.owner();
-    const stopped = call.registry.stopped;
-    if (stopped !== undefined) controller.abort(stopped.reason);
-    else if (call.current === this) {
-      call.registry.calls.add(call);
-      // On the lean path (see `Calls`) nothing else takes the call out of the registry when it settles.
-      if (call.output !== NOT_READY) {
-        const untrack = () => call.registry.calls.delete(call);
-        (call.output as PromiseLike<unknown>).then(untrack, untrack);
-      }
+/**
+ * An attempt of `call` asked for its signal: the call joins the registry, so
+ * that stopping every call aborts it (or it comes aborted, if that happened).
+ */
+function signalAsked(call: Call<unknown>, attempt: SignalHolder, controller: AbortController): void {
+  const stopped = call.registry.stopped;
+  if (stopped !== undefined) controller.abort(stopped.reason);
+  else if (call.current === attempt) {
+    call.registry.calls.add(call);
+    // On the lean path (see `Calls`) nothing else takes the call out of the registry when it settles.
+    if (call.output !== NOT_READY) {
+      const untrack = () => call.registry.calls.delete(call);
+      (call.output as PromiseLike<unknown>).then(untrack, untrack);
     }
   }
 }
 
 /** The context of a retry: the first attempt's context is the call itself. */
-class RetryContext extends AttemptContext {
+class RetryContext implements CallContext, SignalHolder {
+  readonly attempt: number;
   readonly #of: Call<unknown>;
+  signalState: SignalState = undefined;
 
   constructor(attempt: number, of: Call<unknown>) {
-    super(attempt);
+    this.attempt = attempt;
     this.#of = of;
   }
 
-  protected owner(): Call<unknown> {
-    return this.#of;
+  get signal(): AbortSignal {
+    return lazySignal(this, this.#of);
   }
 }
 
@@ -122,16 +126,19 @@ export interface Measure {
  * also the context of its first attempt (one object per item instead of two;
  * `fn` sees only `signal` and `attempt` in its type); each retry gets a context
  * of its own. One shape for every combinator, and small: a few of these are
- * made per item per microsecond.
+ * made per item per microsecond, so it has no base class (a chain of
+ * constructors per item cost concurrencyLimit about 12%).
  */
-export class Call<T> extends AttemptContext {
+export class Call<T> implements CallContext, SignalHolder {
+  readonly attempt = 1;
+  signalState: SignalState = undefined;
   readonly item: T;
   readonly index: number;
   readonly registry: Registry;
   /** Attempts started so far. */
   attempts = 0;
   /** The attempt running now; undefined while waiting to be retried and once the call is over. */
-  current: AttemptContext | undefined = undefined;
+  current: SignalHolder | undefined = undefined;
   /** The running attempt's timeout, or the wait before the next attempt. */
   timer: Timer | undefined = undefined;
   /** Running or waiting to be retried: counted as active. */
@@ -145,14 +152,13 @@ export class Call<T> extends AttemptContext {
   measure: Measure | undefined = undefined;
 
   constructor(item: T, index: number, registry: Registry) {
-    super(1);
     this.item = item;
     this.index = index;
     this.registry = registry;
   }
 
-  protected owner(): Call<unknown> {
-    return this as Call<unknown>;
+  get signal(): AbortSignal {
+    return lazySignal(this, this as Call<unknown>);
   }
 }
 
@@ -450,13 +456,13 @@ export abstract class Calls<T, R> extends Pump<T, unknown> {
     this.#finishIfIdle();
   }
 
-  #succeeded(call: Call<T>, context: AttemptContext, value: R): void {
+  #succeeded(call: Call<T>, context: SignalHolder, value: R): void {
     if (this.ended || call.current !== context) return;
     this.#attemptOver(call, SUCCEEDED, undefined);
     this.#complete(call, this.#settle ? { ok: true, value, item: call.item, index: call.index } : value);
   }
 
-  #failed(call: Call<T>, context: AttemptContext, error: unknown): void {
+  #failed(call: Call<T>, context: SignalHolder, error: unknown): void {
     if (this.ended || call.current !== context) return;
     this.#attemptOver(call, FAILED, error);
     this.#afterFailure(call, error);
