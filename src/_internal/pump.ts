@@ -13,6 +13,9 @@ import { ENDED, FINISHING, Outlet, type OutletState, RUNNING } from "./outlet.ts
 import { isThenable, Upstream } from "./upstream.ts";
 import type { Source } from "../types.ts";
 
+/** What `readSync()` gives when the read brought no item to use now. */
+const NO_ITEM: unique symbol = Symbol("no item");
+
 /** Marks a read of a fused source in flight (`Outlet.request`): its callbacks answer it, not this promise. */
 const FUSED_READ: Promise<never> = new Promise<never>(() => {});
 
@@ -133,18 +136,31 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
    * an end or an error comes first (see `Outlet.passAnswer()`). A read pending at
    * `return()` still settles with its item, as an async generator's `next()` does;
    * a combinator with a `signal` must not use this path, since an abort must
-   * reject the pending call at once. Returns undefined when the read is not there
-   * to hand over (the first call, a sync source, a call already waiting).
+   * reject the pending call at once. A sync source's item is read at the call and
+   * handed over at once. Returns undefined when there is no read to hand over
+   * (the first call, a call already waiting, a read that ended the source).
    */
   protected claimRead(): Promise<IteratorResult<In>> | undefined {
     const p = this.pumpState;
     const outlet = p.outlet;
-    // Only between reads of an async source, once reading began, with nobody waiting and nothing ended.
+    // Only between reads, once reading began, with nobody waiting and nothing ended.
     if (
-      p.claimed || p.sourceDone || p.sync !== false || p.fused !== undefined || outlet.status !== RUNNING ||
-      outlet.waiters.size > 0
+      p.claimed || p.sourceDone || p.looping || p.sync === undefined || p.fused !== undefined ||
+      outlet.status !== RUNNING || outlet.waiters.size > 0
     ) {
       return undefined;
+    }
+    if (p.sync !== false) {
+      if (p.read === undefined) {
+        // A sync source answers now: its item is the answer, with no promise but the one returned.
+        const item = this.readSync(p.sync);
+        if (item !== NO_ITEM) {
+          this.passedThrough(item);
+          return Promise.resolve({ value: item, done: false });
+        }
+      }
+      // The read ended the source (the consumer's call then gets the end as usual), or it awaits a thenable item.
+      if (p.read === undefined) return undefined;
     }
     p.claimed = true;
     if (p.read === undefined) {
@@ -231,29 +247,47 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
           if (breather.paused) return;
           if (breather.due()) return breather.pause(this.pull);
         }
-        let result: IteratorResult<In | PromiseLike<In>>;
-        this.readStarts();
-        try {
-          result = iterator.next();
-        } catch (error) {
-          p.sourceDone = true;
-          p.upstream.finished();
-          return this.sourceFailed(error);
-        }
-        const broken = p.upstream.misread(result);
-        if (broken !== undefined) return this.broken(broken);
-        if (result.done) {
-          p.sourceDone = true;
-          p.upstream.finished();
-          return this.sourceEnded();
-        }
-        const item = result.value;
-        if (isThenable(item)) return this.awaitRead(p.upstream.awaitItem(item as PromiseLike<In>));
-        this.received(item as In);
+        const item = this.readSync(iterator);
+        if (item === NO_ITEM) return;
+        this.received(item);
       } while (!p.sourceDone && p.outlet.status < FINISHING && this.room());
     } finally {
       p.looping = false;
     }
+  }
+
+  /**
+   * One read of a sync source (`readStarts()` included): its item, or `NO_ITEM` when the read
+   * ended the source (its end, its throw or a broken result, each handled here) or when the item
+   * is a thenable, which is then awaited as an async read (`read` is set).
+   */
+  private readSync(iterator: Iterator<In | PromiseLike<In>>): In | typeof NO_ITEM {
+    const p = this.pumpState;
+    let result: IteratorResult<In | PromiseLike<In>>;
+    this.readStarts();
+    try {
+      result = iterator.next();
+    } catch (error) {
+      p.sourceDone = true;
+      p.upstream.finished();
+      this.sourceFailed(error);
+      return NO_ITEM;
+    }
+    const broken = p.upstream.misread(result);
+    if (broken !== undefined) {
+      this.broken(broken);
+      return NO_ITEM;
+    }
+    if (result.done) {
+      p.sourceDone = true;
+      p.upstream.finished();
+      this.sourceEnded();
+      return NO_ITEM;
+    }
+    const item = result.value;
+    if (!isThenable(item)) return item as In;
+    this.awaitRead(p.upstream.awaitItem(item as PromiseLike<In>));
+    return NO_ITEM;
   }
 
   /** Starts a read of the source; the caller has called `readStarts()`. */
