@@ -3,7 +3,7 @@
  * @module
  */
 import { unrefTimer } from "./_internal/macrotask.ts";
-import type { Failure } from "./_internal/outlet.ts";
+import { type Failure, RUNNING } from "./_internal/outlet.ts";
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
 import { Stopwatch } from "./_internal/stopwatch.ts";
@@ -204,11 +204,10 @@ class Meter<T> extends Pump<T> implements SluiceIterator<T> {
 
   override next(): Promise<IteratorResult<T>> {
     if (this.#handsOver) {
+      // The wait starts at the call, before a sync source's item arrives inside claimRead().
+      if (this.status === RUNNING && !this.#waiting && !this.#held.full) this.#waitStarts();
       const read = this.claimRead();
-      if (read !== undefined) {
-        this.#waitStarts();
-        return read;
-      }
+      if (read !== undefined) return read;
     }
     return super.next();
   }
