@@ -140,6 +140,18 @@ export function fakeClock(): Clock {
   });
 }
 
+/** A test body run with a fake clock installed, and uninstalled however the body ends. */
+export function withClock(body: (clock: Clock) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const clock = fakeClock();
+    try {
+      await body(clock);
+    } finally {
+      clock.uninstall();
+    }
+  };
+}
+
 /** An AbortController whose signal counts the abort listeners currently attached. */
 export function countedController(): { controller: AbortController; listeners(): number } {
   const controller = new AbortController();

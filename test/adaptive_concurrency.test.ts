@@ -1,21 +1,10 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { adaptiveConcurrency, type AdaptiveConcurrencyOptions, type CallContext, TimeoutError } from "../mod.ts";
-import { type Clock, collect, delay, fakeClock, instrumented, manualSource, rejection, settle } from "./_helpers.ts";
+import { type Clock, collect, delay, instrumented, manualSource, rejection, settle, withClock } from "./_helpers.ts";
 import { downstream, drive, endlessItems, type Phase } from "./_downstream.ts";
 
 const test = suite("adaptiveConcurrency");
-
-function withClock(body: (clock: Clock) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const clock = fakeClock();
-    try {
-      await body(clock);
-    } finally {
-      clock.uninstall();
-    }
-  };
-}
 
 /**
  * Runs adaptiveConcurrency against the simulated service (20 ms up to `capacity`

@@ -8,13 +8,13 @@ import {
   collect,
   countedController,
   deferred,
-  fakeClock,
   instrumented,
   manualSource,
   rejection,
   settle,
   thrown,
   unhandledDuring,
+  withClock,
 } from "./_helpers.ts";
 
 const test = suite("concurrencyLimit");
@@ -148,17 +148,6 @@ test("concurrencyLimit() accepts a synchronous fn and a synchronous throw", asyn
   });
   assert.is(await rejection(it.next()), error);
 });
-
-function withClock(body: (clock: Clock) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const clock = fakeClock();
-    try {
-      await body(clock);
-    } finally {
-      clock.uninstall();
-    }
-  };
-}
 
 /** An fn whose calls the test settles by hand, keeping each call's context. */
 function contexts<T>() {

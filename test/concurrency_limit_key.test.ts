@@ -4,16 +4,15 @@ import fc from "fast-check";
 import { type CallContext, concurrencyLimit, type Settled, TimeoutError } from "../mod.ts";
 import {
   at,
-  type Clock,
   collect,
   countedController,
   deferred,
-  fakeClock,
   instrumented,
   rejection,
   settle,
   thrown,
   unhandledDuring,
+  withClock,
 } from "./_helpers.ts";
 
 const test = suite("concurrencyLimit key");
@@ -39,17 +38,6 @@ function controlled() {
     return call.promise.finally(() => running.delete(letter(item)));
   };
   return { fn, calls, started, overlaps: () => overlaps };
-}
-
-function withClock(body: (clock: Clock) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const clock = fakeClock();
-    try {
-      await body(clock);
-    } finally {
-      clock.uninstall();
-    }
-  };
 }
 
 test("key: one call per key at a time, each key's calls in source order, keys in parallel up to the limit", async () => {

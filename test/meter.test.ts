@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { boundedBuffer, type FlowStats, meter } from "../mod.ts";
-import { type Clock, collect, delay, fakeClock, instrumented, manualSource, rejection, settle } from "./_helpers.ts";
+import { collect, delay, instrumented, manualSource, rejection, settle, withClock } from "./_helpers.ts";
 
 const test = suite("meter");
 
@@ -32,17 +32,6 @@ function consume<T>(iterable: AsyncIterable<T>, thinkMs: number): { items: T[]; 
 
 const near = (actual: number, expected: number, message?: string) =>
   assert.ok(Math.abs(actual - expected) < 1e-6, `${message ?? ""} expected ${expected}, got ${actual}`);
-
-function withClock(body: (clock: Clock) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const clock = fakeClock();
-    try {
-      await body(clock);
-    } finally {
-      clock.uninstall();
-    }
-  };
-}
 
 test("meter() passes every item through unchanged, in order", async () => {
   const reports: FlowStats[] = [];
