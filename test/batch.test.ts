@@ -4,7 +4,6 @@ import { batch } from "../mod.ts";
 import {
   at,
   collect,
-  fakeClock,
   hasNext,
   instrumented,
   isSettled,
@@ -12,6 +11,7 @@ import {
   noNext,
   rejection,
   settle,
+  withClock,
 } from "./_helpers.ts";
 
 const test = suite("batch");
@@ -35,9 +35,9 @@ test("batch() with size alone reads only while the consumer waits", async () => 
   assert.is(source.closes, 1);
 });
 
-test("batch() with ms emits a batch ms after its first item; a timer exists only while a batch is open", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "batch() with ms emits a batch ms after its first item; a timer exists only while a batch is open",
+  withClock(async (clock) => {
     const source = manualSource();
     const it = batch(source, { ms: 100 });
     const first = it.next();
@@ -65,14 +65,12 @@ test("batch() with ms emits a batch ms after its first item; a timer exists only
     assert.equal(await third, { value: [4], done: false });
     await noNext(it);
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("batch() with size and ms emits a full batch at once and clears its timer", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "batch() with size and ms emits a full batch at once and clears its timer",
+  withClock(async (clock) => {
     const source = manualSource();
     const it = batch(source, { size: 2, ms: 100 });
     const first = it.next();
@@ -89,14 +87,12 @@ test("batch() with size and ms emits a full batch at once and clears its timer",
     await it.return();
     assert.is(source.closes, 1);
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("batch() with ms fills the open batch while the consumer is busy, holding at most size items", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "batch() with ms fills the open batch while the consumer is busy, holding at most size items",
+  withClock(async (clock) => {
     const source = manualSource();
     const it = batch(source, { size: 3, ms: 100 });
     const first = it.next();
@@ -131,10 +127,8 @@ test("batch() with ms fills the open batch while the consumer is busy, holding a
     assert.equal(await last, { value: [5, 6], done: false });
     await noNext(it);
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 test("batch() delivers the partial batch before the source's error", async () => {
   const error = new Error("boom");
@@ -185,9 +179,9 @@ test("batch() with ms alone still caps a batch at 1024 items", async () => {
   assert.equal(sizes, [1024, 1024, 952]);
 });
 
-test("batch() delivers a batch closed by its timer while the consumer was busy, after the source ended", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "batch() delivers a batch closed by its timer while the consumer was busy, after the source ended",
+  withClock(async (clock) => {
     const source = manualSource();
     const it = batch(source, { size: 10, ms: 10 });
     const first = it.next();
@@ -202,10 +196,8 @@ test("batch() delivers a batch closed by its timer while the consumer was busy, 
     assert.equal(await it.next(), { value: [2], done: false });
     assert.equal(await it.next(), { value: [3], done: false });
     assert.equal(await it.next(), { value: undefined, done: true });
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 const length = (text: string) => text.length;
 

@@ -8,7 +8,6 @@ import {
   collect,
   countedController,
   delay,
-  fakeClock,
   hasNext,
   instrumented,
   isSettled,
@@ -17,6 +16,7 @@ import {
   rejection,
   settle,
   thrown,
+  withClock,
 } from "./_helpers.ts";
 
 const test = suite("broadcast");
@@ -171,9 +171,9 @@ test("broadcast() a detach reader is detached when the item after its maxLag-th 
   await hub.close();
 });
 
-test("broadcast() lagTimeoutMs detaches a waiting reader that held the source back that long, and only then", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "broadcast() lagTimeoutMs detaches a waiting reader that held the source back that long, and only then",
+  withClock(async (clock) => {
     const source = manualSource<number>();
     const hub = broadcast(source, { maxLag: 2 });
     const stuck = hub.subscribe({ lagTimeoutMs: 100 });
@@ -197,14 +197,12 @@ test("broadcast() lagTimeoutMs detaches a waiting reader that held the source ba
     assert.match((error as Error).message, "it held the source back for 100 ms (lagTimeoutMs)");
     assert.is(clock.countTimers(), 0);
     await hub.close();
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("broadcast() lagTimeoutMs restarts each time the reader reaches its bound again", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "broadcast() lagTimeoutMs restarts each time the reader reaches its bound again",
+  withClock(async (clock) => {
     const source = instrumented([], { endless: true });
     const hub = broadcast(source, { maxLag: 2 });
     const slow = hub.subscribe({ lagTimeoutMs: 100 });
@@ -223,10 +221,8 @@ test("broadcast() lagTimeoutMs restarts each time the reader reaches its bound a
     assert.instance(await rejection(slow.next()), OverflowError);
     assert.is(clock.countTimers(), 0);
     await hub.close();
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 test("broadcast() a reader's break removes only that reader", async () => {
   const source = instrumented(range(20));

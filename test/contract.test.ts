@@ -14,6 +14,7 @@ import {
   settle,
   thrown,
   unhandledDuring,
+  withClock,
 } from "./_helpers.ts";
 import { carried, type Row, rows } from "./_contract_rows.ts";
 import { pipeTo, toReadableStream } from "../mod.ts";
@@ -175,9 +176,9 @@ for (const row of rows) {
   const test = suite(`contract: ${row.name}`);
 
   if (!row.listensAtCall) {
-    test("is lazy: pulls nothing, starts no timer and adds no listener before next()", async () => {
-      const clock = fakeClock();
-      try {
+    test(
+      "is lazy: pulls nothing, starts no timer and adds no listener before next()",
+      withClock(async (clock) => {
         const source = instrumented(SOURCE);
         const { controller, listeners } = countedController();
         row.make(source, controller.signal);
@@ -186,14 +187,12 @@ for (const row of rows) {
         assert.is(source.pulls, 0, "pulled from the source");
         assert.is(clock.countTimers(), 0, "started a timer");
         assert.is(listeners(), 0, "added an abort listener");
-      } finally {
-        clock.uninstall();
-      }
-    });
+      }),
+    );
   } else {
-    test("listens from the call, starting no timer, and holds what arrives before next()", async () => {
-      const clock = fakeClock();
-      try {
+    test(
+      "listens from the call, starting no timer, and holds what arrives before next()",
+      withClock(async (clock) => {
         const source = instrumented(SOURCE);
         const it = row.make(source);
         await settle();
@@ -203,10 +202,8 @@ for (const row of rows) {
         for await (const item of it) items.push(...carried(row, item));
         assert.ok(items.length > 0 && isSubsequence(items, SOURCE), `got ${items}`);
         if (row.lossless) assert.equal(items, SOURCE, "nothing emitted before the first next() is lost");
-      } finally {
-        clock.uninstall();
-      }
-    });
+      }),
+    );
   }
 
   test("return() before the first next() leaves no listener and closes whatever it opened", async () => {
@@ -254,9 +251,9 @@ for (const row of rows) {
     for (const [what, slip, hint] of SLIPS) assertSlipMessage(() => row.make(slip() as never), what, hint);
   });
 
-  test("return() closes the source exactly once and leaves no timer or listener", async () => {
-    const clock = fakeClock();
-    try {
+  test(
+    "return() closes the source exactly once and leaves no timer or listener",
+    withClock(async (clock) => {
       const source = manualSource();
       const { controller, listeners } = countedController();
       const it = row.make(source, controller.signal);
@@ -273,10 +270,8 @@ for (const row of rows) {
       await it.return!();
       assert.is(source.closes, 1, "a second return() closes nothing");
       assert.equal(await it.next(), { value: undefined, done: true });
-    } finally {
-      clock.uninstall();
-    }
-  });
+    }),
+  );
 
   test("break in for-await closes the source exactly once", async () => {
     const source = instrumented([], { endless: true });
@@ -411,9 +406,9 @@ for (const row of rows) {
     });
   }
 
-  test("abort rejects the pending next() with signal.reason, closes the source, clears timers and listeners", async () => {
-    const clock = fakeClock();
-    try {
+  test(
+    "abort rejects the pending next() with signal.reason, closes the source, clears timers and listeners",
+    withClock(async (clock) => {
       const source = manualSource();
       const { controller, listeners } = countedController();
       const it = row.make(source, controller.signal);
@@ -429,10 +424,8 @@ for (const row of rows) {
       assert.is(clock.countTimers(), 0, "left a timer");
       assert.is(listeners(), 0, "left an abort listener");
       assert.equal(await it.next(), { value: undefined, done: true });
-    } finally {
-      clock.uninstall();
-    }
-  });
+    }),
+  );
 
   test("an already-aborted signal rejects the first next() and opens nothing", async () => {
     const source = instrumented(SOURCE);

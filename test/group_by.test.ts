@@ -6,7 +6,6 @@ import {
   at,
   collect,
   countedController,
-  fakeClock,
   hasNext,
   instrumented,
   isSettled,
@@ -15,6 +14,7 @@ import {
   rejection,
   settle,
   thrown,
+  withClock,
 } from "./_helpers.ts";
 
 const test = suite("groupBy");
@@ -203,9 +203,9 @@ test("groupBy() a key whose reader left counts against maxKeys", async () => {
   assert.instance(await rejection(outer.next()), OverflowError);
 });
 
-test("groupBy() idleMs: a quiet group that holds nothing ends, and a later item opens a new group", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "groupBy() idleMs: a quiet group that holds nothing ends, and a later item opens a new group",
+  withClock(async (clock) => {
     const source = manualSource<string>();
     const outer = groupBy(source, letter, { idleMs: 100 });
     const firstGroup = outer.next();
@@ -233,14 +233,12 @@ test("groupBy() idleMs: a quiet group that holds nothing ends, and a later item 
     await noNext(again);
     await noNext(outer);
     assert.is(clock.countTimers(), 0, "no timer left");
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("groupBy() idleMs: a quiet group still holding items ends only once its reader took them", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "groupBy() idleMs: a quiet group still holding items ends only once its reader took them",
+  withClock(async (clock) => {
     const outer = groupBy(["a1", "a2"], letter, { idleMs: 100 });
     const a = await nextGroup(outer, "a");
     const done = outer.next(); // reads a2 into a, then the end
@@ -260,14 +258,12 @@ test("groupBy() idleMs: a quiet group still holding items ends only once its rea
     assert.is(live.keys, 0);
     await live.return();
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("groupBy() idleMs forgets a key whose reader left after a quiet spell; its next item opens a new group", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "groupBy() idleMs forgets a key whose reader left after a quiet spell; its next item opens a new group",
+  withClock(async (clock) => {
     const source = manualSource<string>();
     const outer = groupBy(source, letter, { idleMs: 100 });
     const first = outer.next();
@@ -289,14 +285,12 @@ test("groupBy() idleMs forgets a key whose reader left after a quiet spell; its 
     await hasNext(again, "a3");
     await outer.return();
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("groupBy() idleMs uses one timer for all the groups", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "groupBy() idleMs uses one timer for all the groups",
+  withClock(async (clock) => {
     const items = Array.from({ length: 50 }, (_, i) => `${String.fromCharCode(65 + i)}${i}`);
     const outer = groupBy(items, letter, { idleMs: 100 });
     const next = outer.next();
@@ -306,10 +300,8 @@ test("groupBy() idleMs uses one timer for all the groups", async () => {
     assert.is(clock.countTimers(), 1);
     await outer.return();
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 test("groupBy() return() closes the source; open groups end after what they hold; an untaken group is dropped", async () => {
   const source = instrumented(["a1", "a2", "b1", "c1"], { endless: true });

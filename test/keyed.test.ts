@@ -4,7 +4,6 @@ import { debounce, OverflowError, throttle } from "../mod.ts";
 import {
   at,
   collect,
-  fakeClock,
   hasNext,
   isSettled,
   manualSource,
@@ -12,6 +11,7 @@ import {
   rejection,
   settle,
   thrown,
+  withClock,
 } from "./_helpers.ts";
 
 /** Items are strings like "a1": the key is the letter. */
@@ -32,9 +32,9 @@ function timeline(it: AsyncIterator<string>, clock: { now: number }): { seen: st
 
 const keyedDebounce = suite("debounce keyed");
 
-keyedDebounce("debounce({ key }) debounces each key on its own; items come out as their waits end", async () => {
-  const clock = fakeClock();
-  try {
+keyedDebounce(
+  "debounce({ key }) debounces each key on its own; items come out as their waits end",
+  withClock(async (clock) => {
     const source = manualSource<string>();
     const it = debounce(source, 20, { key: letter });
     const { seen, done } = timeline(it, clock);
@@ -54,14 +54,12 @@ keyedDebounce("debounce({ key }) debounces each key on its own; items come out a
     source.end();
     await done;
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-keyedDebounce("debounce({ key, maxWaitMs }) emits a busy key at least every maxWaitMs", async () => {
-  const clock = fakeClock();
-  try {
+keyedDebounce(
+  "debounce({ key, maxWaitMs }) emits a busy key at least every maxWaitMs",
+  withClock(async (clock) => {
     const source = manualSource<string>();
     const it = debounce(source, 20, { key: letter, maxWaitMs: 50 });
     const { seen, done } = timeline(it, clock);
@@ -74,91 +72,74 @@ keyedDebounce("debounce({ key, maxWaitMs }) emits a busy key at least every maxW
     assert.equal(seen, ["b0@20", "a40@50", "a60@80"]);
     source.end();
     await done;
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 keyedDebounce(
   "debounce({ key }) uses one timer for all keys and keeps a record only per key that matters",
-  async () => {
-    const clock = fakeClock();
-    try {
-      const source = manualSource<string>();
-      const it = debounce(source, 20, { key: (item) => item });
-      const first = it.next();
-      for (let i = 0; i < 100; i++) source.push(`k${i}`);
-      await settle(1000);
-      assert.is(it.keys, 100);
-      assert.is(it.held, 100);
-      assert.is(clock.countTimers(), 1, "one timer, not one per key");
-      await at(clock, 20);
-      assert.equal(await first, { value: "k0", done: false });
-      assert.is(it.keys, 99, "k0 is gone; the others wait in release order");
-      for (let i = 1; i < 100; i++) await hasNext(it, `k${i}`);
-      assert.is(it.keys, 0);
-      assert.is(clock.countTimers(), 0);
-      await it.return();
-    } finally {
-      clock.uninstall();
-    }
-  },
+  withClock(async (clock) => {
+    const source = manualSource<string>();
+    const it = debounce(source, 20, { key: (item) => item });
+    const first = it.next();
+    for (let i = 0; i < 100; i++) source.push(`k${i}`);
+    await settle(1000);
+    assert.is(it.keys, 100);
+    assert.is(it.held, 100);
+    assert.is(clock.countTimers(), 1, "one timer, not one per key");
+    await at(clock, 20);
+    assert.equal(await first, { value: "k0", done: false });
+    assert.is(it.keys, 99, "k0 is gone; the others wait in release order");
+    for (let i = 1; i < 100; i++) await hasNext(it, `k${i}`);
+    assert.is(it.keys, 0);
+    assert.is(clock.countTimers(), 0);
+    await it.return();
+  }),
 );
 
 keyedDebounce(
   "debounce({ key }) at the end of the source emits every pending item at once, earliest deadline first",
-  async () => {
-    const clock = fakeClock();
-    try {
-      const source = manualSource<string>();
-      const it = debounce(source, 20, { key: letter });
-      const { seen, done } = timeline(it, clock);
-      source.push("a1");
-      await at(clock, 5);
-      source.push("b1");
-      await at(clock, 8);
-      source.push("a2");
-      source.end();
-      await done;
-      assert.equal(seen, ["b1@8", "a2@8"]);
-    } finally {
-      clock.uninstall();
-    }
-  },
+  withClock(async (clock) => {
+    const source = manualSource<string>();
+    const it = debounce(source, 20, { key: letter });
+    const { seen, done } = timeline(it, clock);
+    source.push("a1");
+    await at(clock, 5);
+    source.push("b1");
+    await at(clock, 8);
+    source.push("a2");
+    source.end();
+    await done;
+    assert.equal(seen, ["b1@8", "a2@8"]);
+  }),
 );
 
 keyedDebounce(
   "debounce({ key }) replaces an emitted item not taken yet by its key's newer one, in its place",
-  async () => {
-    const clock = fakeClock();
-    try {
-      const dropped: string[] = [];
-      const source = manualSource<string>();
-      const it = debounce(source, 10, { key: letter, onDrop: (item) => dropped.push(item) });
-      const first = it.next();
-      source.push("z1");
-      await at(clock, 10);
-      await hasNext({ next: () => first }, "z1");
-      source.push("a1");
-      await at(clock, 12);
-      source.push("b1");
-      await at(clock, 25); // a1 emitted at 20, b1 at 22; nobody asks
-      source.push("a2");
-      await at(clock, 40); // a2 replaces a1 at a's place
-      assert.is(it.held, 2);
-      await hasNext(it, "a2");
-      await hasNext(it, "b1");
-      assert.equal(dropped, ["a1"]);
-      await it.return();
-    } finally {
-      clock.uninstall();
-    }
-  },
+  withClock(async (clock) => {
+    const dropped: string[] = [];
+    const source = manualSource<string>();
+    const it = debounce(source, 10, { key: letter, onDrop: (item) => dropped.push(item) });
+    const first = it.next();
+    source.push("z1");
+    await at(clock, 10);
+    await hasNext({ next: () => first }, "z1");
+    source.push("a1");
+    await at(clock, 12);
+    source.push("b1");
+    await at(clock, 25); // a1 emitted at 20, b1 at 22; nobody asks
+    source.push("a2");
+    await at(clock, 40); // a2 replaces a1 at a's place
+    assert.is(it.held, 2);
+    await hasNext(it, "a2");
+    await hasNext(it, "b1");
+    assert.equal(dropped, ["a1"]);
+    await it.return();
+  }),
 );
 
-keyedDebounce("debounce({ key, maxKeys }) fails with OverflowError naming maxKeys past it", async () => {
-  const clock = fakeClock();
-  try {
+keyedDebounce(
+  "debounce({ key, maxKeys }) fails with OverflowError naming maxKeys past it",
+  withClock(async (clock) => {
     const source = manualSource<string>();
     const it = debounce(source, 20, { key: letter, maxKeys: 2 });
     const next = it.next();
@@ -174,10 +155,8 @@ keyedDebounce("debounce({ key, maxKeys }) fails with OverflowError naming maxKey
     assert.is(source.closes, 1);
     assert.is(clock.countTimers(), 0);
     await noNext(it);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 keyedDebounce("debounce({ key }) a key error fails the iteration with it", async () => {
   const error = new Error("no key");
@@ -215,9 +194,9 @@ keyedDebounce.run();
 
 const keyedThrottle = suite("throttle keyed");
 
-keyedThrottle("throttle({ key }) throttles each key on its own, leading and trailing", async () => {
-  const clock = fakeClock();
-  try {
+keyedThrottle(
+  "throttle({ key }) throttles each key on its own, leading and trailing",
+  withClock(async (clock) => {
     const source = manualSource<string>();
     const it = throttle(source, 20, { key: letter });
     const { seen, done } = timeline(it, clock);
@@ -239,36 +218,29 @@ keyedThrottle("throttle({ key }) throttles each key on its own, leading and trai
     assert.equal(seen.at(-1), "a4@40");
     source.end();
     await done;
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 keyedThrottle(
   "throttle({ key, leading: false }) passes each key's latest item at the end of its interval",
-  async () => {
-    const clock = fakeClock();
-    try {
-      const source = manualSource<string>();
-      const it = throttle(source, 20, { key: letter, leading: false });
-      const { seen, done } = timeline(it, clock);
-      source.push("a1");
-      await at(clock, 3);
-      source.push("b1");
-      source.push("a2");
-      await at(clock, 50);
-      assert.equal(seen, ["a2@20", "b1@23"]);
-      source.end();
-      await done;
-    } finally {
-      clock.uninstall();
-    }
-  },
+  withClock(async (clock) => {
+    const source = manualSource<string>();
+    const it = throttle(source, 20, { key: letter, leading: false });
+    const { seen, done } = timeline(it, clock);
+    source.push("a1");
+    await at(clock, 3);
+    source.push("b1");
+    source.push("a2");
+    await at(clock, 50);
+    assert.equal(seen, ["a2@20", "b1@23"]);
+    source.end();
+    await done;
+  }),
 );
 
-keyedThrottle("throttle({ key, trailing: false }) drops what comes during each key's interval", async () => {
-  const clock = fakeClock();
-  try {
+keyedThrottle(
+  "throttle({ key, trailing: false }) drops what comes during each key's interval",
+  withClock(async (clock) => {
     const source = manualSource<string>();
     const it = throttle(source, 20, { key: letter, trailing: false });
     const { seen, done } = timeline(it, clock);
@@ -282,14 +254,12 @@ keyedThrottle("throttle({ key, trailing: false }) drops what comes during each k
     assert.is(it.dropped, 1);
     source.end();
     await done;
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-keyedThrottle("throttle({ key }) at the end of the source waits for each trailing item's interval to end", async () => {
-  const clock = fakeClock();
-  try {
+keyedThrottle(
+  "throttle({ key }) at the end of the source waits for each trailing item's interval to end",
+  withClock(async (clock) => {
     const source = manualSource<string>();
     const it = throttle(source, 20, { key: letter });
     const { seen, done } = timeline(it, clock);
@@ -305,40 +275,33 @@ keyedThrottle("throttle({ key }) at the end of the source waits for each trailin
     await done;
     assert.equal(seen, ["a1@0", "b1@5", "a2@20", "b2@25"]);
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 keyedThrottle(
   "throttle({ key, maxKeys }) fails with OverflowError naming maxKeys; an open interval keeps a key alive",
-  async () => {
-    const clock = fakeClock();
-    try {
-      const source = manualSource<string>();
-      const it = throttle(source, 20, { key: letter, maxKeys: 2 });
-      await (async () => {
-        const first = it.next();
-        source.push("a1");
-        await hasNext({ next: () => first }, "a1");
-      })();
-      source.push("b1");
-      await hasNext(it, "b1");
-      const next = it.next();
-      source.push("c1");
-      const error = await rejection(next);
-      assert.instance(error, OverflowError);
-      assert.match((error as Error).message, "throttle: more than 'maxKeys' (2) keys alive at once");
-      assert.is(clock.countTimers(), 0);
-    } finally {
-      clock.uninstall();
-    }
-  },
+  withClock(async (clock) => {
+    const source = manualSource<string>();
+    const it = throttle(source, 20, { key: letter, maxKeys: 2 });
+    await (async () => {
+      const first = it.next();
+      source.push("a1");
+      await hasNext({ next: () => first }, "a1");
+    })();
+    source.push("b1");
+    await hasNext(it, "b1");
+    const next = it.next();
+    source.push("c1");
+    const error = await rejection(next);
+    assert.instance(error, OverflowError);
+    assert.match((error as Error).message, "throttle: more than 'maxKeys' (2) keys alive at once");
+    assert.is(clock.countTimers(), 0);
+  }),
 );
 
-keyedThrottle("throttle({ key }) uses one timer for every key", async () => {
-  const clock = fakeClock();
-  try {
+keyedThrottle(
+  "throttle({ key }) uses one timer for every key",
+  withClock(async (clock) => {
     const items = Array.from({ length: 100 }, (_, i) => `k${i}`);
     const it = throttle(manualSourceOf(items), 20, { key: (item) => item });
     for (let i = 0; i < 100; i++) await hasNext(it, `k${i}`);
@@ -348,10 +311,8 @@ keyedThrottle("throttle({ key }) uses one timer for every key", async () => {
     assert.is(it.keys, 0);
     assert.is(clock.countTimers(), 0);
     await it.return();
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 /** A source of `items` that never ends by itself (so the iteration waits on the clock, not on the end). */
 function manualSourceOf(items: string[]) {
@@ -366,28 +327,23 @@ const lateTimer = suite("throttle keyed, late timer");
 
 lateTimer(
   "an item that arrives as the interval ends, before its timer runs, comes after the trailing item",
-  async () => {
-    const clock = fakeClock();
-    try {
-      const source = manualSource<string>();
-      const it = throttle(source, 20, { key: letter });
-      const { seen, done } = timeline(it, clock);
-      // Created before the throttle's own timer for t=20, so it runs first at t=20: a3 arrives while
-      // a2 still waits as the trailing item of the interval that just ended.
-      setTimeout(() => source.push("a3"), 20);
-      await settle();
-      source.push("a1");
-      await at(clock, 5);
-      source.push("a2");
-      await at(clock, 20);
-      source.end();
-      await at(clock, 60);
-      await done;
-      assert.equal(seen.map((entry) => entry.split("@")[0]), ["a1", "a2", "a3"]);
-    } finally {
-      clock.uninstall();
-    }
-  },
+  withClock(async (clock) => {
+    const source = manualSource<string>();
+    const it = throttle(source, 20, { key: letter });
+    const { seen, done } = timeline(it, clock);
+    // Created before the throttle's own timer for t=20, so it runs first at t=20: a3 arrives while
+    // a2 still waits as the trailing item of the interval that just ended.
+    setTimeout(() => source.push("a3"), 20);
+    await settle();
+    source.push("a1");
+    await at(clock, 5);
+    source.push("a2");
+    await at(clock, 20);
+    source.end();
+    await at(clock, 60);
+    await done;
+    assert.equal(seen.map((entry) => entry.split("@")[0]), ["a1", "a2", "a3"]);
+  }),
 );
 
 lateTimer.run();

@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { boundedBuffer, rateLimit } from "../mod.ts";
-import { type Clock, collect, fakeClock, instrumented, settle } from "./_helpers.ts";
+import { type Clock, collect, fakeClock, instrumented, settle, withClock } from "./_helpers.ts";
 
 const test = suite("rateLimit");
 
@@ -58,9 +58,9 @@ function mostInWindow(times: number[], windowMs: number): number {
   return most;
 }
 
-test("rateLimit() pulls at the steady pace intervalMs / limit", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "rateLimit() pulls at the steady pace intervalMs / limit",
+  withClock(async (clock) => {
     const { source, times } = timedSource(clock);
     const reader = consume(rateLimit(source, { limit: 4, intervalMs: 100 }), () => 0);
     await clock.tickAsync(300);
@@ -68,28 +68,24 @@ test("rateLimit() pulls at the steady pace intervalMs / limit", async () => {
     assert.equal(times, [0, 25, 50, 75, 100, 125, 150, 175, 200, 225, 250, 275, 300]);
     assert.is(mostInWindow(times, 100), 4);
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("rateLimit() lets 1 + burst pulls through at once, then keeps the pace", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "rateLimit() lets 1 + burst pulls through at once, then keeps the pace",
+  withClock(async (clock) => {
     const { source, times } = timedSource(clock);
     const reader = consume(rateLimit(source, { limit: 4, intervalMs: 100, burst: 2 }), () => 0);
     await clock.tickAsync(200);
     await reader.stop();
     assert.equal(times, [0, 0, 0, 25, 50, 75, 100, 125, 150, 175, 200]);
     assert.is(mostInWindow(times, 100), 6, "limit + burst in the first window");
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("rateLimit() refills an idle bucket up to 1 + burst tokens, no more", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "rateLimit() refills an idle bucket up to 1 + burst tokens, no more",
+  withClock(async (clock) => {
     const { source, times } = timedSource(clock);
     const it = rateLimit(source, { limit: 4, intervalMs: 100, burst: 2 });
     for (let i = 0; i < 3; i++) await it.next();
@@ -101,14 +97,12 @@ test("rateLimit() refills an idle bucket up to 1 + burst tokens, no more", async
     await clock.tickAsync(50);
     await reader.stop();
     assert.equal(times.slice(3), [1000, 1000, 1000, 1025, 1050]);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("rateLimit() partly refilled: a bucket refills at limit tokens per intervalMs", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "rateLimit() partly refilled: a bucket refills at limit tokens per intervalMs",
+  withClock(async (clock) => {
     const { source, times } = timedSource(clock);
     const it = rateLimit(source, { limit: 4, intervalMs: 100, burst: 2 });
     for (let i = 0; i < 3; i++) await it.next(); // empties the bucket at 0
@@ -117,10 +111,8 @@ test("rateLimit() partly refilled: a bucket refills at limit tokens per interval
     await clock.tickAsync(40);
     await reader.stop();
     assert.equal(times.slice(3), [60, 60, 75, 100]);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 test("rateLimit() keeps at most limit + burst pulls in any window of intervalMs, whatever the consumer does", async () => {
   const configs = [
@@ -156,23 +148,21 @@ test("rateLimit() keeps at most limit + burst pulls in any window of intervalMs,
   }
 });
 
-test("rateLimit() holds the producer back instead of dropping: every item, in order", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "rateLimit() holds the producer back instead of dropping: every item, in order",
+  withClock(async (clock) => {
     const source = instrumented([1, 2, 3, 4, 5, 6, 7]);
     const all = collect(rateLimit(source, { limit: 2, intervalMs: 10 }));
     await clock.tickAsync(100);
     assert.equal(await all, [1, 2, 3, 4, 5, 6, 7]);
     assert.is(source.pulls, 8, "one pull per item, plus the one that found the end");
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("rateLimit() reads nothing while nobody waits, and its timer only runs for a waiting consumer", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "rateLimit() reads nothing while nobody waits, and its timer only runs for a waiting consumer",
+  withClock(async (clock) => {
     const source = instrumented([], { endless: true });
     const it = rateLimit(source, { limit: 1, intervalMs: 100 });
     assert.equal(await it.next(), { value: 0, done: false });
@@ -192,10 +182,8 @@ test("rateLimit() reads nothing while nobody waits, and its timer only runs for 
     assert.equal(await third, { value: undefined, done: true });
     assert.is(clock.countTimers(), 0);
     assert.is(source.closes, 1);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 test("rateLimit() validates its options at the call", () => {
   const cases: [() => unknown, typeof TypeError | typeof RangeError, string][] = [
@@ -239,9 +227,9 @@ test("rateLimit() validates its options at the call", () => {
   rateLimit([], { limit: 1, intervalMs: 10, burst: 0 });
 });
 
-test("rateLimit() paces a sync source (an array) as it paces an async one", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "rateLimit() paces a sync source (an array) as it paces an async one",
+  withClock(async (clock) => {
     const it = rateLimit([1, 2, 3, 4], { limit: 2, intervalMs: 100 });
     const seen: [number, number][] = [];
     const done = (async () => {
@@ -254,14 +242,12 @@ test("rateLimit() paces a sync source (an array) as it paces an async one", asyn
       assert.ok(seen[i][1] - seen[i - 1][1] >= 50, `items ${i - 1} and ${i} 50 ms apart`);
     }
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("rateLimit() keeps the pace over another sluice stage, whose held items it takes without a promise", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "rateLimit() keeps the pace over another sluice stage, whose held items it takes without a promise",
+  withClock(async (clock) => {
     const it = rateLimit(boundedBuffer(Array.from({ length: 8 }, (_, i) => i), 4), { limit: 2, intervalMs: 100 });
     const times: number[] = [];
     const run = (async () => {
@@ -270,9 +256,7 @@ test("rateLimit() keeps the pace over another sluice stage, whose held items it 
     await clock.tickAsync(1000);
     await run;
     assert.equal(times, [0, 50, 100, 150, 200, 250, 300, 350]);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 test.run();

@@ -11,6 +11,7 @@ import {
   noNext,
   rejection,
   settle,
+  withClock,
 } from "./_helpers.ts";
 
 const test = suite("throttle");
@@ -29,9 +30,9 @@ function consume<T>(it: AsyncIterable<T>, clock: Clock) {
   return { log, result };
 }
 
-test("throttle() passes the first item at once and the latest of the interval at its end", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "throttle() passes the first item at once and the latest of the interval at its end",
+  withClock(async (clock) => {
     const source = manualSource();
     const dropped: number[] = [];
     const { log, result } = consume(throttle(source, 100, { onDrop: (x) => dropped.push(x) }), clock);
@@ -59,14 +60,12 @@ test("throttle() passes the first item at once and the latest of the interval at
     assert.is(await result, "done");
     assert.equal(dropped, [2]);
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("throttle() keeps items at least intervalMs apart under a steady stream", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "throttle() keeps items at least intervalMs apart under a steady stream",
+  withClock(async (clock) => {
     const source = manualSource();
     const { log, result } = consume(throttle(source, 100), clock);
     for (let t = 0; t <= 1001; t += 7) {
@@ -84,14 +83,12 @@ test("throttle() keeps items at least intervalMs apart under a steady stream", a
     assert.equal(log[1][1], 98);
     assert.equal(log[11][1], 1001);
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("throttle() with leading: false holds the first item until the interval ends", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "throttle() with leading: false holds the first item until the interval ends",
+  withClock(async (clock) => {
     const source = manualSource();
     const dropped: number[] = [];
     const { log, result } = consume(throttle(source, 100, { leading: false, onDrop: (x) => dropped.push(x) }), clock);
@@ -113,14 +110,12 @@ test("throttle() with leading: false holds the first item until the interval end
     assert.is(await result, "done");
     assert.equal(dropped, [1]);
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("throttle() with trailing: false drops every item that arrives during an interval", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "throttle() with trailing: false drops every item that arrives during an interval",
+  withClock(async (clock) => {
     const source = manualSource();
     const dropped: number[] = [];
     const { log, result } = consume(throttle(source, 100, { trailing: false, onDrop: (x) => dropped.push(x) }), clock);
@@ -139,14 +134,12 @@ test("throttle() with trailing: false drops every item that arrives during an in
     assert.is(await result, "done");
     assert.equal(log, [[0, 1], [100, 4]]);
     assert.equal(dropped, [2, 3, 5]);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("throttle() passes the held item at the interval's end after the source ends, then ends", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "throttle() passes the held item at the interval's end after the source ends, then ends",
+  withClock(async (clock) => {
     const source = manualSource();
     const { log, result } = consume(throttle(source, 100), clock);
     await settle();
@@ -161,14 +154,12 @@ test("throttle() passes the held item at the interval's end after the source end
     assert.equal(log, [[0, 1], [100, 2]]);
     assert.is(await result, "done");
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("throttle() delivers the held item before the source's error", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "throttle() delivers the held item before the source's error",
+  withClock(async (clock) => {
     const source = manualSource();
     const { log, result } = consume(throttle(source, 100), clock);
     await settle();
@@ -181,14 +172,12 @@ test("throttle() delivers the held item before the source's error", async () => 
     assert.is(await result, error);
     assert.equal(log, [[0, 1], [100, 2]]);
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("throttle() gives a slow consumer the latest item when it asks, still intervalMs after the previous one", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "throttle() gives a slow consumer the latest item when it asks, still intervalMs after the previous one",
+  withClock(async (clock) => {
     const source = manualSource();
     const dropped: number[] = [];
     const it = throttle(source, 100, { onDrop: (x) => dropped.push(x) });
@@ -221,10 +210,8 @@ test("throttle() gives a slow consumer the latest item when it asks, still inter
     await it.return();
     assert.is(source.closes, 1);
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 test("throttle() drains its source while the consumer is idle", async () => {
   const source = instrumented([1, 2, 3, 4, 5]);

@@ -12,6 +12,7 @@ import {
   rejection,
   settle,
   unhandledDuring,
+  withClock,
 } from "./_helpers.ts";
 
 const test = suite("timeout");
@@ -37,9 +38,9 @@ test("timeout() passes items that come in time", async () => {
   }
 });
 
-test("timeout() rejects with TimeoutError ms after next() and closes the source", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "timeout() rejects with TimeoutError ms after next() and closes the source",
+  withClock(async (clock) => {
     const source = manualSource();
     const it = timeout(source, 100);
     const first = it.next();
@@ -61,14 +62,12 @@ test("timeout() rejects with TimeoutError ms after next() and closes the source"
     assert.is(clock.countTimers(), 0);
     source.push(2); // too late: discarded
     await noNext(it);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("timeout() measures only the consumer's wait: a slow consumer never times out", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "timeout() measures only the consumer's wait: a slow consumer never times out",
+  withClock(async (clock) => {
     const source = instrumented([1, 2, 3]);
     const it = timeout(source, 100);
     assert.equal(await it.next(), { value: 1, done: false });
@@ -78,14 +77,12 @@ test("timeout() measures only the consumer's wait: a slow consumer never times o
     assert.equal(await it.next(), { value: 3, done: false });
     await noNext(it);
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("timeout() applies to the end of the source too", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "timeout() applies to the end of the source too",
+  withClock(async (clock) => {
     const source = manualSource();
     const it = timeout(source, 100);
     const first = it.next();
@@ -95,14 +92,12 @@ test("timeout() applies to the end of the source too", async () => {
     await at(clock, 100);
     assert.instance(await end, TimeoutError);
     assert.is(source.closes, 1);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("timeout() with several next() calls: each waits at most ms after the one before was answered", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "timeout() with several next() calls: each waits at most ms after the one before was answered",
+  withClock(async (clock) => {
     const source = manualSource();
     const it = timeout(source, 100);
     const calls = [it.next(), it.next(), it.next()];
@@ -117,14 +112,12 @@ test("timeout() with several next() calls: each waits at most ms after the one b
     await at(clock, 280);
     assert.instance(await rejection(calls[2]), TimeoutError);
     assert.is(clock.countTimers(), 0);
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
-test("timeout() runs a timer only while the consumer waits", async () => {
-  const clock = fakeClock();
-  try {
+test(
+  "timeout() runs a timer only while the consumer waits",
+  withClock(async (clock) => {
     const source = instrumented([], { endless: true, delayMs: 10 });
     const it = timeout(source, 100);
     for (let i = 0; i < 5; i++) {
@@ -146,10 +139,8 @@ test("timeout() runs a timer only while the consumer waits", async () => {
     await Promise.all(calls);
     assert.is(clock.countTimers(), 0);
     await it.return();
-  } finally {
-    clock.uninstall();
-  }
-});
+  }),
+);
 
 test("timeout() passes a source error through as the same object", async () => {
   const error = new Error("boom");
