@@ -13,7 +13,7 @@
  * same peers in the same runs, so a ratio compares sluice with itself.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,6 +63,7 @@ console.log("@@compare " + JSON.stringify(measured));
 
 /** A copy of REV's tree, with `src/` and `mod.ts` from `srcFrom` when given, ready to run its bench files. */
 function checkout(into: string, srcFrom: string | undefined): void {
+  mkdirSync(into);
   const archive = spawnSync("git", ["-C", root, "archive", rev!], { maxBuffer: 1 << 28 });
   if (archive.status !== 0) throw new Error(`git archive ${rev}: ${archive.stderr}`);
   const untar = spawnSync("tar", ["-x", "-C", into], { input: archive.stdout });
@@ -91,7 +92,6 @@ const tmp = mkdtempSync(join(tmpdir(), "sluice-compare-"));
 try {
   const before = join(tmp, "before");
   const now = join(tmp, "now");
-  for (const dir of [before, now]) spawnSync("mkdir", ["-p", dir]);
   checkout(before, undefined);
   checkout(now, root);
   for (const runtime of runtimes) {

@@ -150,16 +150,14 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     ) {
       return undefined;
     }
-    if (p.sync !== false) {
-      if (p.read === undefined) {
-        // A sync source answers now: its item is the answer, with no promise but the one returned.
-        const item = this.readSync(p.sync);
-        if (item !== NO_ITEM) {
-          this.passedThrough(item);
-          return Promise.resolve({ value: item, done: false });
-        }
+    // A sync source answers now (unless a thenable item of it is being awaited: that read is claimed below).
+    if (p.sync !== false && p.read === undefined) {
+      const item = this.readSync(p.sync);
+      if (item !== NO_ITEM) {
+        this.passedThrough(item);
+        return Promise.resolve({ value: item, done: false });
       }
-      // The read ended the source (the consumer's call then gets the end as usual), or it awaits a thenable item.
+      // The read ended the source (the consumer's call then gets the end as usual), unless it awaits a thenable item.
       if (p.read === undefined) return undefined;
     }
     p.claimed = true;
