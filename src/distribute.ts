@@ -33,9 +33,10 @@ const MAX_CONSUMERS = 65_536;
  * request instead: nothing is lost or duplicated.
  *
  * When the source ends, every consumer ends. When it throws, the consumer
- * whose request the read answered gets the error first; every other consumer
- * gets the same error object at its pending or next `next()`, once, and is
- * done after it, so no worker mistakes a failed source for a finished one.
+ * whose request the read answered gets the error first, then the other waiting
+ * consumers in the order they asked; every other consumer gets the same error
+ * object at its next `next()`. Each gets it once and is done after it, so no
+ * worker mistakes a failed source for a finished one.
  * With `signal`, an abort ends every consumer (each rejects with
  * `signal.reason` once) and closes the source at once.
  *
@@ -154,8 +155,7 @@ class Hub<T> {
     const broken = this.#upstream.misread(result);
     if (broken !== undefined) {
       // The source broke the protocol: it is not finished, so it is closed here.
-      this.#close().catch(noop);
-      return this.#failAll(broken);
+      return this.#failAll(broken, true);
     }
     if (result.done) {
       this.#upstream.finished();
@@ -173,15 +173,25 @@ class Hub<T> {
     this.#reading = false;
     this.#upstream.finished();
     if (this.#done) return;
-    this.#stop();
-    this.#failAll(error);
+    this.#failAll(error, false);
   };
 
-  /** Every consumer gets `error`: the oldest waiting request first. */
-  #failAll(error: unknown): void {
-    const first = this.#nextRequester();
-    first?.sourceFailed(error);
-    for (const consumer of this.consumers) if (consumer !== first) consumer.sourceFailed(error);
+  /**
+   * The source failed: no more reads (with `closeSource`, the source is closed too), and every
+   * consumer gets `error`, the waiting ones first in the order they asked (the oldest is the one
+   * the failed read was for), then the others, at their next call.
+   */
+  #failAll(error: unknown, closeSource: boolean): void {
+    // The waiting consumers, taken before #stop() drops the requests (one with several calls waiting
+    // is listed once per call: failing it again does nothing).
+    const waiting: Consumer<T>[] = [];
+    for (let consumer = this.#nextRequester(); consumer !== undefined; consumer = this.#nextRequester()) {
+      waiting.push(consumer);
+    }
+    if (closeSource) this.#close().catch(noop);
+    else this.#stop();
+    for (const consumer of waiting) consumer.sourceFailed(error);
+    for (const consumer of this.consumers) consumer.sourceFailed(error);
   }
 
   #onAbort = (): void => {

@@ -170,6 +170,53 @@ test("distribute() source error: the consumer it answered gets it first, every o
   assert.is(source.closes, 0, "a source that threw is not closed");
 });
 
+test("distribute() source error goes first to the oldest waiting request, not to the first consumer in the array", async () => {
+  const error = new Error("source failed");
+  const source = manualSource();
+  const [a, b, c] = distribute(source, 3);
+  const order: string[] = [];
+  const note = (name: string, call: Promise<unknown>) =>
+    call.then(() => order.push(`${name} resolved`), (reason) => order.push(reason === error ? name : `${name} other`));
+  const calls = [note("c", c.next()), note("b", b.next()), note("a", a.next())];
+  await settle();
+  assert.is(source.pulls, 1, "one read, for c's request");
+  source.fail(error);
+  await Promise.all(calls);
+  assert.equal(order, ["c", "b", "a"], "rejected in the order the requests were made");
+});
+
+test("distribute() a source that breaks the protocol fails the oldest waiting request first, then the others, and is closed", async () => {
+  let pulls = 0;
+  let closes = 0;
+  const broken: AsyncIterable<number> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        pulls++;
+        return Promise.resolve(42 as never);
+      },
+      return: () => {
+        closes++;
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    }),
+  };
+  const [a, b] = distribute(broken, 2);
+  const order: [string, Error][] = [];
+  const calls = [
+    b.next().catch((error) => order.push(["b", error])),
+    a.next().catch((error) => order.push(["a", error])),
+  ];
+  await Promise.all(calls);
+  assert.equal(order.map(([name]) => name), ["b", "a"]);
+  const [[, first], [, second]] = order;
+  assert.instance(first, TypeError);
+  assert.is(second, first, "the same error object");
+  assert.match(first.message, /^distribute: the source broke the iterator protocol/);
+  assert.is(pulls, 1);
+  await settle();
+  assert.is(closes, 1, "a broken source is not finished: it is closed");
+});
+
 test("distribute() with a signal: abort ends every consumer and closes the source at once", async () => {
   const source = manualSource();
   const { controller, listeners } = countedController();
