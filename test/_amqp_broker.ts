@@ -5,17 +5,16 @@
  * and no system configuration. A broker that the package install may have
  * started on the default ports is never used or touched.
  *
- * The broker runs under a small shell watchdog in a process group of its own:
- * the watchdog waits on its stdin, and when that closes (stop(), or this
- * process dying in any way, even SIGKILL) it kills the broker and the epmd it
- * started and removes the temporary directory. So no exit path leaves a broker
- * running.
+ * The broker runs under a shell watchdog (test/_watchdog.ts): when this
+ * process stops it or dies in any way, even SIGKILL, the watchdog kills the
+ * broker and the epmd it started and removes the temporary directory. So no
+ * exit path leaves a broker running.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startWatched } from "./_watchdog.ts";
 
 /** Debian's package puts the broker's own start script here (the /usr/sbin wrapper switches to the rabbitmq user). */
 export const BROKER_SCRIPT = "/usr/lib/rabbitmq/bin/rabbitmq-server";
@@ -147,58 +146,28 @@ export async function startBroker(timeoutMs = 120_000): Promise<Broker> {
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: "-kernel inet_dist_use_interface {127,0,0,1}",
     RABBITMQ_LOGS: "-",
   };
-  const child: ChildProcess = spawn("sh", ["-c", WATCHDOG], {
-    env,
-    detached: true,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  // The watchdog must not keep this process alive, and must outlive nothing: its stdin is our lifeline.
-  child.unref();
-  (child.stdout as unknown as { unref?(): void }).unref?.();
-  (child.stderr as unknown as { unref?(): void }).unref?.();
-  (child.stdin as unknown as { unref?(): void }).unref?.();
-  let output = "";
-  const onData = (chunk: Buffer): void => {
-    output = (output + chunk.toString()).slice(-8000);
-  };
-  child.stdout!.on("data", onData);
-  child.stderr!.on("data", onData);
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once("exit", () => resolve());
-  });
+  const watched = startWatched(WATCHDOG, { env });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      child.stdin!.end();
-      const timer = setTimeout(() => killGroup(child), 10_000);
-      await exited;
-      clearTimeout(timer);
-      killGroup(child); // anything left in the group (there should be nothing)
+      await watched.stop();
       rmSync(dir, { recursive: true, force: true });
-      process.off("exit", onExit);
     })();
     return stopping;
   };
-  // A test process that exits without stop() (an uncaught error) still takes its broker down.
-  const onExit = (): void => killGroup(child);
-  process.on("exit", onExit);
 
   const deadline = performance.now() + timeoutMs;
   let gone = false;
-  void exited.then(() => (gone = true));
+  void watched.exited.then(() => (gone = true));
   while (!(await speaksAmqp(port))) {
     if (gone || performance.now() > deadline) {
       await stop();
       const why = gone ? "exited" : `did not accept AMQP connections within ${timeoutMs / 1000} s`;
-      throw new Error(`rabbitmq-server ${why}:\n${output}`);
+      throw new Error(`rabbitmq-server ${why}:\n${watched.output()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  child.stdout!.removeListener("data", onData);
-  child.stderr!.removeListener("data", onData);
-  child.stdout!.resume();
-  child.stderr!.resume();
+  watched.quiet();
   let pid: number;
   try {
     pid = Number(readFileSync(env.RABBITMQ_PID_FILE!, "utf8").trim());
@@ -207,13 +176,4 @@ export async function startBroker(timeoutMs = 120_000): Promise<Broker> {
     throw new Error(`rabbitmq-server wrote no pid file: ${String(error)}`);
   }
   return { port, url: `amqp://guest:guest@127.0.0.1:${port}`, pid, stop };
-}
-
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
 }
