@@ -230,7 +230,7 @@ class Meter<T> extends Pump<T> implements SluiceIterator<T> {
   }
 
   protected room(): boolean {
-    return this.waiting && !this.#held.full;
+    return this.#held.room(this.waiting);
   }
 
   protected take(): IteratorResult<T> | undefined {

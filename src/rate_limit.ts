@@ -101,7 +101,7 @@ class RateLimit<T> extends Pump<T> {
 
   /** True when a consumer waits and a token is there. */
   protected room(): boolean {
-    return this.waiting && !this.#held.full && performance.now() >= this.#due - this.#tolerance;
+    return this.#held.room(this.waiting) && performance.now() >= this.#due - this.#tolerance;
   }
 
   /** The read takes its token. */
@@ -130,7 +130,7 @@ class RateLimit<T> extends Pump<T> {
 
   /** A consumer waits, no read is under way and no token is there: wake up when the next one is. */
   #arm(): void {
-    if (this.#timer !== undefined || this.reading || !this.waiting || this.#held.full) return;
+    if (this.#timer !== undefined || this.reading || !this.#held.room(this.waiting)) return;
     const left = this.#due - this.#tolerance - performance.now();
     if (left > 0) this.#timer = setTimeout(this.#fire, left);
   }

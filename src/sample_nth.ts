@@ -75,7 +75,7 @@ class SampleNth<T> extends Pump<T> implements BufferedIterator<T> {
   }
 
   protected room(): boolean {
-    return this.waiting && !this.#held.full;
+    return this.#held.room(this.waiting);
   }
 
   protected take(): IteratorResult<T> | undefined {

@@ -84,7 +84,7 @@ class Timeout<T> extends Pump<T> {
   }
 
   protected room(): boolean {
-    return this.waiting && !this.#held.full;
+    return this.#held.room(this.waiting);
   }
 
   protected override demand(): void {

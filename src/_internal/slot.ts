@@ -29,6 +29,15 @@ export class Slot<T> {
     return this.#full ? { value: this.remove(), done: false } : undefined;
   }
 
+  /**
+   * The `room()` of a pump that reads only on demand and holds here what nobody took
+   * (meter, rateLimit, sampleNth, timeout): another read may start while a consumer
+   * `next()` is `waiting` and the slot is empty.
+   */
+  room(waiting: boolean): boolean {
+    return waiting && !this.#full;
+  }
+
   clear(): void {
     this.#item = undefined;
     this.#full = false;
