@@ -2,7 +2,7 @@
  * `debounce`: emit an item once the source has been quiet for a while.
  * @module
  */
-import { Keyed, type KeyState } from "./_internal/keyed.ts";
+import { DEFAULT_MAX_KEYS, Keyed, type KeyState } from "./_internal/keyed.ts";
 import { Sampler } from "./_internal/sampler.ts";
 import { assertCommonOptions, assertKeyOptions, assertSource, assertTimerMs } from "./_internal/validate.ts";
 import type { BufferedIterator, DropOptions, KeyedIterator, KeyOptions, SignalOptions, Source } from "./types.ts";
@@ -142,7 +142,7 @@ class KeyedDebounce<T> extends Keyed<T> implements KeyedIterator<T> {
   readonly #maxWaitMs: number;
 
   constructor(source: Source<T>, waitMs: number, options: DebounceOptions<T>, key: (item: T) => unknown) {
-    super("debounce", source, { ...options, key, maxKeys: options.maxKeys ?? 1024 });
+    super("debounce", source, { ...options, key, maxKeys: options.maxKeys ?? DEFAULT_MAX_KEYS });
     this.#waitMs = waitMs;
     this.#maxWaitMs = options.maxWaitMs ?? Infinity;
   }

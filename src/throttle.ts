@@ -2,7 +2,7 @@
  * `throttle`: pass at most one item per interval, drop the rest.
  * @module
  */
-import { Keyed, type KeyState } from "./_internal/keyed.ts";
+import { DEFAULT_MAX_KEYS, Keyed, type KeyState } from "./_internal/keyed.ts";
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
 import {
@@ -214,7 +214,7 @@ class KeyedThrottle<T> extends Keyed<T> implements KeyedIterator<T> {
   readonly #trailing: boolean;
 
   constructor(source: Source<T>, intervalMs: number, options: ThrottleOptions<T>, key: (item: T) => unknown) {
-    super("throttle", source, { ...options, key, maxKeys: options.maxKeys ?? 1024 });
+    super("throttle", source, { ...options, key, maxKeys: options.maxKeys ?? DEFAULT_MAX_KEYS });
     this.#intervalMs = intervalMs;
     this.#leading = options.leading ?? true;
     this.#trailing = options.trailing ?? true;

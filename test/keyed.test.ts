@@ -190,6 +190,16 @@ keyedDebounce("debounce() checks key and maxKeys at the call", () => {
   }
 });
 
+keyedDebounce("debounce({ key }) without maxKeys allows 1024 keys alive at once, as documented", async () => {
+  const keys = (count: number) => Array.from({ length: count }, (_, i) => `k${i}`);
+  const same = (item: string) => item;
+  assert.equal(await collect(debounce(keys(1024), 60_000, { key: same })), keys(1024));
+  const error = await rejection(collect(debounce(keys(1025), 60_000, { key: same })));
+  assert.instance(error, OverflowError);
+  assert.is((error as OverflowError).capacity, 1024);
+  assert.match((error as Error).message, "debounce: more than 'maxKeys' (1024) keys alive at once");
+});
+
 keyedDebounce.run();
 
 const keyedThrottle = suite("throttle keyed");
@@ -320,6 +330,16 @@ function manualSourceOf(items: string[]) {
   for (const item of items) source.push(item);
   return source;
 }
+
+keyedThrottle("throttle({ key }) without maxKeys allows 1024 keys alive at once, as documented", async () => {
+  const keys = (count: number) => Array.from({ length: count }, (_, i) => `k${i}`);
+  const same = (item: string) => item;
+  assert.equal(await collect(throttle(keys(1024), 60_000, { key: same })), keys(1024));
+  const error = await rejection(collect(throttle(keys(1025), 60_000, { key: same })));
+  assert.instance(error, OverflowError);
+  assert.is((error as OverflowError).capacity, 1024);
+  assert.match((error as Error).message, "throttle: more than 'maxKeys' (1024) keys alive at once");
+});
 
 keyedThrottle.run();
 

@@ -40,6 +40,9 @@ export class KeyState<T> implements Timed {
   }
 }
 
+/** `maxKeys` unless given: well above the keys a real stream keeps alive at once (a key lives one wait or interval). */
+export const DEFAULT_MAX_KEYS = 1024;
+
 export interface KeyedOptions<T> {
   key: (item: T) => unknown;
   maxKeys: number;
