@@ -686,6 +686,7 @@ export const rows: Row[] = [
     name: "fused boundedBuffer → boundedBuffer",
     reader: "boundedBuffer",
     make: (source, signal) => boundedBuffer(boundedBuffer(source, 2, { signal }), 3, { signal }),
+    handsOverReads: true,
     invalid: [],
     lossless: true,
     drains: false,

@@ -157,26 +157,6 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     return outlet.handOver();
   }
 
-  /**
-   * Fusion, when `poll()` found nothing: waits for the next result as `next()` would, but
-   * with callbacks the outlet calls synchronously when it settles that wait, so an item
-   * crosses a chain of sluice stages with no promise between them. False when `next()`
-   * would not simply wait (not started, ended, aborted, a call already waiting): the
-   * reader then calls `next()` as usual.
-   */
-  static request<T>(
-    outlet: Outlet<T>,
-    onResult: (result: IteratorResult<T>) => void,
-    onError: (error: unknown) => void,
-  ): boolean {
-    const s = outlet.state;
-    if (s.status !== RUNNING && s.status !== FINISHING) return false;
-    if (s.waiters.size > 0 || s.passing !== undefined || s.signal?.aborted) return false;
-    s.waiters.waitWith(onResult, onError);
-    outlet.demand();
-    return true;
-  }
-
   next(): Promise<IteratorResult<T>> {
     const s = this.state;
     if (s.status === CLOSED) return this.settleTerminal();

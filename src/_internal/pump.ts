@@ -16,9 +16,6 @@ import type { Source } from "../types.ts";
 /** What `readSync()` gives when the read brought no item to use now. */
 const NO_ITEM: unique symbol = Symbol("no item");
 
-/** Marks a read of a fused source in flight (`Outlet.request`): its callbacks answer it, not this promise. */
-const FUSED_READ: Promise<never> = new Promise<never>(() => {});
-
 export interface PumpOptions<In> {
   /** The public function, as its messages name it (`"boundedBuffer"`). */
   api: string;
@@ -145,7 +142,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     const outlet = p.outlet;
     // Only between reads, once reading began, with nobody waiting and nothing ended.
     if (
-      p.claimed || p.sourceDone || p.looping || p.sync === undefined || p.fused !== undefined ||
+      p.claimed || p.sourceDone || p.looping || p.sync === undefined ||
       outlet.status !== RUNNING || outlet.waiters.size > 0
     ) {
       return undefined;
@@ -192,14 +189,9 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       if (breather.paused) return;
       if (breather.due()) return breather.pause(this.pull);
     }
-    // One read starts now, whichever way it goes: a poll of a fused stage, a fused request, or next().
+    // One read starts now, whichever way it goes: a poll of a fused stage, or next().
     this.readStarts();
-    if (p.fused !== undefined) {
-      if (this.pullFused(p.fused)) return;
-      p.read = FUSED_READ;
-      if (Outlet.request(p.fused, this.onResult, this.onError)) return;
-      p.read = undefined;
-    }
+    if (p.fused !== undefined && this.pullFused(p.fused)) return;
     this.startRead();
   };
 

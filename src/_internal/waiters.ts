@@ -23,11 +23,6 @@ export class Waiters<T> {
     return new Promise<T>(this.#enqueue);
   }
 
-  /** Waits with callbacks instead of a promise: `resolve()`/`reject()` call them synchronously (fusion). */
-  waitWith(resolve: (value: T) => void, reject: (reason: unknown) => void): void {
-    this.#enqueue(resolve, reject);
-  }
-
   /** Settles the oldest waiter with `value`; the caller checks `size` first. */
   resolve(value: T): void {
     const resolve = this.#resolveFirst!;
