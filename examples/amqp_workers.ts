@@ -21,6 +21,7 @@
  */
 import { type ChannelModel, connect } from "amqplib";
 import { fromAmqpQueue, toAmqpExchange } from "../src/amqp/mod.ts";
+import "./_quiet_pipe.ts";
 
 const arg = (name: string): string | undefined => {
   const at = process.argv.indexOf(`--${name}`);

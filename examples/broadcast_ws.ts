@@ -30,6 +30,7 @@ import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { WebSocket, WebSocketServer } from "ws";
 import { broadcast, type BroadcastPolicy, fromEvents, OverflowError } from "../mod.ts";
+import "./_quiet_pipe.ts";
 
 const { values } = parseArgs({
   options: {

@@ -19,7 +19,7 @@
  * Options: `--size 64MB` (KB, MB, GB: powers of 1024), `--speed 64MB` (the
  * writer's bytes per second), `--chunk 64KB` (the read and write chunk size).
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
@@ -31,6 +31,7 @@ import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { boundedBuffer, pipeTo } from "../mod.ts";
+import { beforeQuietExit } from "./_quiet_pipe.ts";
 
 const MiB = 1024 * 1024;
 
@@ -146,6 +147,9 @@ interface Result {
   note: string;
 }
 
+/** The variant's process running now, for a quiet exit to stop (Ctrl-C reaches it by itself). */
+let running: ChildProcess | undefined;
+
 /** Runs one variant in a fresh Node process (same loader flags as this one, so tsx works). */
 function child(variant: string, source: string): Promise<Result> {
   const script = fileURLToPath(import.meta.url);
@@ -153,6 +157,7 @@ function child(variant: string, source: string): Promise<Result> {
   args.push("--size", String(size), "--speed", String(speed), "--chunk", String(chunk));
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    running = proc;
     let output = "";
     proc.stdout.on("data", (data) => (output += data));
     proc.on("error", reject);
@@ -193,6 +198,12 @@ async function main(): Promise<void> {
     );
   process.once("SIGINT", () => {
     cleanup().finally(() => process.exit(130));
+  });
+  // The output's reader went away (`| head`): stop the variant running, then remove the files.
+  beforeQuietExit(() => {
+    // Stopped on purpose, so not reported: its promise stays pending while the process exits.
+    running?.removeAllListeners("close").kill("SIGKILL");
+    return cleanup();
   });
   try {
     console.log(

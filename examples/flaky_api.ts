@@ -24,6 +24,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { concurrencyLimit, TimeoutError } from "../mod.ts";
+import "./_quiet_pipe.ts";
 
 const { values } = parseArgs({
   options: {

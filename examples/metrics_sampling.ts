@@ -18,6 +18,7 @@
  */
 import { parseArgs } from "node:util";
 import { sampleEvery, sampleNth } from "../mod.ts";
+import "./_quiet_pipe.ts";
 
 const { values } = parseArgs({
   options: { seconds: { type: "string", default: "5" }, rate: { type: "string", default: "2000" } },

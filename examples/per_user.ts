@@ -12,6 +12,7 @@
  * the peak heap.
  */
 import { concurrencyLimit, debounce } from "../mod.ts";
+import "./_quiet_pipe.ts";
 
 const EVENTS = Number(process.argv[2] ?? 100_000);
 const USERS = Number(process.argv[3] ?? 1_000);

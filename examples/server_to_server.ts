@@ -28,6 +28,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { channel, concurrencyLimit, rateLimit } from "../mod.ts";
+import "./_quiet_pipe.ts";
 
 const { values } = parseArgs({
   options: {

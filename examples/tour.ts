@@ -9,6 +9,7 @@
  * needs 10 ms per item (100/s). Without a strategy, the gap piles up in memory.
  */
 import { boundedBuffer, concurrencyLimit, debounce, type FlowStats, meter, sampleEvery, throttle } from "../mod.ts";
+import "./_quiet_pipe.ts";
 
 const RUN_MS = Number(process.argv[2] ?? 1300);
 const PRODUCE_EVERY_MS = 1;

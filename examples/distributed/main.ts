@@ -26,6 +26,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createClient } from "redis";
+import { beforeQuietExit } from "../_quiet_pipe.ts";
 
 const TOTAL = Number(process.argv.includes("--jobs") ? process.argv[process.argv.indexOf("--jobs") + 1] : 1500);
 const MAX_LAG = 50;
@@ -53,9 +54,16 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Every process started here: a quiet exit (the output's reader went away, `| head`) stops them all. */
+const children: ChildProcess[] = [];
+beforeQuietExit(() => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
 async function startRedis(port: number): Promise<ChildProcess> {
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
   const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
   let output = "";
   await new Promise<void>((resolve, reject) => {
     child.on("error", (error: NodeJS.ErrnoException) => {
@@ -83,7 +91,9 @@ function run(file: string, args: string[]): ChildProcess {
     : globals.Bun !== undefined
     ? [process.execPath, [script]]
     : [process.execPath, ["--import", "tsx", script]];
-  return spawn(command, [...runtimeArgs, ...args], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+  const child = spawn(command, [...runtimeArgs, ...args], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+  children.push(child);
+  return child;
 }
 
 const exited = (child: ChildProcess) =>
