@@ -194,7 +194,7 @@ class Meter<T> extends Pump<T> implements SluiceIterator<T> {
   #droppedBefore = 0;
 
   constructor(source: Source<T>, every: number, report: (stats: FlowStats) => void, signal: AbortSignal | undefined) {
-    super(source, { api: "meter", signal });
+    super(source, { api: "meter", signal, readsOnDemand: true });
     this.#counters = source as { held?: unknown; dropped?: unknown };
     this.#every = Math.min(every, MAX_INTERVAL_MS);
     this.#report = report;

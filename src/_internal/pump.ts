@@ -23,12 +23,21 @@ export interface PumpOptions<In> {
   onDrop?: ((item: In) => void) | undefined;
   /** Pause for a macrotask every few milliseconds of reading (for a pump that reads without demand). */
   breathes?: boolean;
+  /** Reads only while a consumer `next()` waits (`room()` is false otherwise), so a passed item needs no pull after it. */
+  readsOnDemand?: boolean;
 }
+
+/** What a handler of `PumpState` is until the pump sets its own. */
+const unset = (): never => {
+  throw new Error("sluice: internal: a pump handler ran before the pump was built");
+};
 
 /** The pump's state, in one object of one shape whatever the combinator (see `OutletState`). */
 class PumpState<In> {
   readonly upstream: Upstream<In>;
   readonly breather: Breather | undefined;
+  /** See `PumpOptions.readsOnDemand`. */
+  readonly readsOnDemand: boolean;
   /** The outlet's own state, read here directly: its status is checked on every pull. */
   readonly outlet: OutletState<unknown>;
   /** The source read in flight, if any: at most one at a time. */
@@ -45,10 +54,24 @@ class PumpState<In> {
   looping = false;
   /** No more reads: the source ended or threw, `readNoMore()` was called, or the iteration ended. */
   sourceDone = false;
+  /**
+   * The pump's own handlers, reached from here on the hot path: as members of the pump each
+   * would be looked up on a different class per combinator (see `Outlet`'s `state`).
+   */
+  pull: () => void = unset;
+  onResult: (result: IteratorResult<In>) => IteratorResult<In> | undefined = unset;
+  onPassed: (result: IteratorResult<In>) => IteratorResult<In> = unset;
+  onError: (error: unknown) => IteratorResult<In> | undefined = unset;
 
-  constructor(upstream: Upstream<In>, breather: Breather | undefined, outlet: OutletState<unknown>) {
+  constructor(
+    upstream: Upstream<In>,
+    breather: Breather | undefined,
+    readsOnDemand: boolean,
+    outlet: OutletState<unknown>,
+  ) {
     this.upstream = upstream;
     this.breather = breather;
+    this.readsOnDemand = readsOnDemand;
     this.outlet = outlet;
   }
 }
@@ -62,8 +85,14 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     this.pumpState = new PumpState(
       new Upstream(source, options.api),
       options.breathes ? new Breather() : undefined,
+      options.readsOnDemand === true,
       this.outletState() as OutletState<unknown>,
     );
+    const p = this.pumpState;
+    p.pull = this.pull;
+    p.onResult = this.onResult;
+    p.onPassed = this.onPassed;
+    p.onError = this.onError;
   }
 
   /** True while another read may start now. A question only: it may be asked any number of times per read. */
@@ -164,7 +193,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       this.readStarts();
       const read = p.upstream.next();
       p.read = read;
-      p.settled = read.then(this.onPassed, this.onError);
+      p.settled = read.then(p.onPassed, p.onError);
     }
     outlet.passing = p.settled;
     return p.settled as Promise<IteratorResult<In>>;
@@ -187,7 +216,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     const breather = p.breather;
     if (breather !== undefined) {
       if (breather.paused) return;
-      if (breather.due()) return breather.pause(this.pull);
+      if (breather.due()) return breather.pause(p.pull);
     }
     // One read starts now, whichever way it goes: a poll of a fused stage, or next().
     this.readStarts();
@@ -211,7 +240,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
         this.received(result.value);
         if (p.sourceDone || p.outlet.status >= FINISHING) return true;
         if (breather !== undefined && (breather.paused || breather.due())) {
-          if (!breather.paused) breather.pause(this.pull);
+          if (!breather.paused) breather.pause(p.pull);
           return true;
         }
         if (!this.room()) return true;
@@ -235,7 +264,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       do {
         if (breather !== undefined) {
           if (breather.paused) return;
-          if (breather.due()) return breather.pause(this.pull);
+          if (breather.due()) return breather.pause(p.pull);
         }
         const item = this.readSync(iterator);
         if (item === NO_ITEM) return;
@@ -290,7 +319,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     const p = this.pumpState;
     p.read = read;
     // Never rejects for a read nobody claimed: `onError` returns; a claimed read's error is its consumer's answer.
-    p.settled = read.then(this.onResult, this.onError);
+    p.settled = read.then(p.onResult, p.onError);
   }
 
   /** A read settled with `result`. For a claimed read, returns (or throws) the consumer's answer; it never returns a promise. */
@@ -314,7 +343,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       } else {
         if (claimed) this.passedThrough(result.value);
         else this.received(result.value);
-        this.pull();
+        p.pull();
       }
     }
     return claimed ? this.passAnswer(result as IteratorResult<Out>) as IteratorResult<In> : undefined;
@@ -324,12 +353,13 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   private onPassed = (result: IteratorResult<In>): IteratorResult<In> => {
     const p = this.pumpState;
     if (p.outlet.status >= ENDED || typeof result !== "object" || result === null || result.done) {
-      return this.onResult(result) as IteratorResult<In>;
+      return p.onResult(result) as IteratorResult<In>;
     }
     p.read = undefined;
     p.claimed = false;
     this.passedThrough(result.value);
-    this.pull();
+    // The consumer's own call was answered: a pump that reads only on demand has nothing more to read now.
+    if (!p.readsOnDemand || p.outlet.waiters.size > 0) p.pull();
     return this.passAnswer(result as unknown as IteratorResult<Out>) as unknown as IteratorResult<In>;
   };
 
