@@ -1,13 +1,14 @@
 /**
  * Fusion: a sluice stage that reads another takes its held items without a promise
- * (`Outlet.poll`) and waits on it with callbacks (`Outlet.request`). Every demand rule
- * must come out exactly as it does through the plain async-iterator protocol, which
- * `opaque()` forces by hiding the inner stage behind an object that is not a sluice stage.
+ * (`Outlet.poll`), and links to the read an empty pass-through stage hands over, so a
+ * chain of them answers in one reaction. Every demand rule must come out exactly as it
+ * does through the plain async-iterator protocol, which `opaque()` forces by hiding the
+ * inner stage behind an object that is not a sluice stage.
  */
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { boundedBuffer, concurrencyLimit, rateLimit, sampleNth } from "../mod.ts";
-import { at, fakeClock, instrumented, rejection, settle } from "./_helpers.ts";
+import { boundedBuffer, concurrencyLimit, meter, rateLimit, sampleNth } from "../mod.ts";
+import { at, collect, deferred, fakeClock, instrumented, manualSource, rejection, settle } from "./_helpers.ts";
 
 const test = suite("fusion");
 
@@ -137,6 +138,97 @@ test("return() on the outer stage of a fused chain closes the source once and en
   assert.equal(await chain.next(), { done: true, value: undefined });
   await settle();
   assert.is(source.closes, 1);
+});
+
+/** `depth` pass-through stages (boundedBuffer and meter, alternating) over `source`, each wrapped by `wrap`. */
+function passThroughChain(source: AsyncIterable<number>, depth: number, wrap: Wrap): AsyncIterableIterator<number> {
+  let chain = wrap(boundedBuffer(source, 4));
+  for (let i = 1; i < depth; i++) {
+    chain = wrap(i % 2 === 1 ? meter(chain, { report: () => {} }) : boundedBuffer(chain, 4));
+  }
+  return chain;
+}
+
+/** Microtask turns from the source's item to the consumer's answer, for a `next()` pending on an empty chain. */
+async function turnsToAnswer(depth: number, wrap: Wrap): Promise<number> {
+  const source = manualSource<number>();
+  const chain = passThroughChain(source, depth, wrap);
+  // The first item starts every stage's reading; the second is timed.
+  source.push(0);
+  assert.equal(await chain.next(), { done: false, value: 0 });
+  let answered = false;
+  const pending = chain.next().then((result) => {
+    answered = true;
+    return result;
+  });
+  await settle();
+  source.push(7);
+  let turns = 0;
+  while (!answered) {
+    await Promise.resolve();
+    turns++;
+  }
+  assert.equal(await pending, { done: false, value: 7 });
+  await chain.return!();
+  assert.is(source.closes, 1);
+  return turns;
+}
+
+test("a chain of empty pass-through stages answers in as many turns as one stage", async () => {
+  const one = await turnsToAnswer(1, direct);
+  assert.is(await turnsToAnswer(2, direct), one);
+  assert.is(await turnsToAnswer(8, direct), one);
+  // Through the plain protocol every stage adds its own reaction.
+  assert.ok(await turnsToAnswer(8, opaque) > one + 6);
+});
+
+test("a linked chain delivers, ends and fails as an unfused one", async () => {
+  const items = Array.from({ length: 100 }, (_, i) => i);
+  for (const depth of [2, 5, 40]) {
+    assert.equal(await collect(passThroughChain(instrumented(items, { delayMs: 0 }), depth, direct)), items);
+    const error = new Error("source broke");
+    const outcomes: unknown[][] = [];
+    for (const wrap of [direct, opaque]) {
+      const source = instrumented([1, 2, 3], { error });
+      const chain = passThroughChain(source, depth, wrap);
+      const seen: unknown[] = [];
+      for (let i = 0; i < 3; i++) seen.push((await chain.next()).value);
+      seen.push(await rejection(chain.next()), await chain.next());
+      assert.is(source.closes, 0);
+      outcomes.push(seen);
+    }
+    assert.equal(outcomes[0], [1, 2, 3, error, { done: true, value: undefined }]);
+    assert.equal(outcomes[0], outcomes[1]);
+  }
+});
+
+test("return() during a linked read settles the pending call with its item and closes the source once", async () => {
+  for (const wrap of [direct, opaque]) {
+    const gate = deferred<void>();
+    let closes = 0;
+    const source = async function* (): AsyncGenerator<number> {
+      try {
+        yield 0;
+        await gate.promise;
+        yield 1;
+        yield 2;
+      } finally {
+        closes++;
+      }
+    };
+    const chain = passThroughChain(source(), 6, wrap);
+    assert.equal(await chain.next(), { done: false, value: 0 });
+    const pending = chain.next();
+    await settle();
+    const closed = chain.return!();
+    gate.resolve();
+    // As with an async generator, the call made before return() gets what the source yields.
+    assert.equal(await pending, { done: false, value: 1 });
+    await closed;
+    assert.equal(await chain.next(), { done: true, value: undefined });
+    await settle();
+    assert.is(closes, 1);
+  }
 });
 
 test.run();

@@ -27,6 +27,12 @@ export interface PumpOptions<In> {
   readsOnDemand?: boolean;
 }
 
+/**
+ * How many pumps' handlers may run inside one source read's reaction (see `awaitRead()`): a
+ * longer chain of linked reads goes back to one reaction per stage, so the stack stays shallow.
+ */
+const MAX_LINKED = 32;
+
 /** What a handler of `PumpState` is until the pump sets its own. */
 const unset = (): never => {
   throw new Error("sluice: internal: a pump handler ran before the pump was built");
@@ -50,6 +56,16 @@ class PumpState<In> {
   sync: Iterator<In | PromiseLike<In>> | false | undefined = undefined;
   /** The source when it is another sluice stage: its held items are taken without a promise (see `Outlet.poll`). */
   fused: Outlet<In> | undefined = undefined;
+  /** The fused source's own pump state when it is a pump: its claimed reads can be linked (see `awaitRead()`). */
+  fusedPump: PumpState<In> | undefined = undefined;
+  /**
+   * The pump reading this one that linked to the claimed read in flight: this pump's answer to
+   * that read goes straight to its handlers (`onPassed` if `successorPassed`, else `onResult`).
+   */
+  successor: PumpState<unknown> | undefined = undefined;
+  successorPassed = false;
+  /** How many pumps' handlers run before this one's in the reaction to the read in flight (0: its own reaction). */
+  depth = 0;
   /** The sync loop is running: a pull from inside it (through `received()`) must not start another. */
   looping = false;
   /** No more reads: the source ended or threw, `readNoMore()` was called, or the iteration ended. */
@@ -191,9 +207,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       // A read started for the consumer gets handlers of its own: only pass-through pumps run them,
       // so they stay fast in a process where every other combinator runs `onResult`.
       this.readStarts();
-      const read = p.upstream.next();
-      p.read = read;
-      p.settled = read.then(p.onPassed, p.onError);
+      this.awaitRead(p.upstream.next(), true);
     }
     outlet.passing = p.settled;
     return p.settled as Promise<IteratorResult<In>>;
@@ -206,7 +220,10 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     if (p.sync === undefined) {
       try {
         p.sync = p.upstream.syncIterator() ?? false;
-        if (p.sync === false) p.fused = p.upstream.fusedOutlet();
+        if (p.sync === false) {
+          p.fused = p.upstream.fusedOutlet();
+          if (p.fused instanceof Pump) p.fusedPump = p.fused.pumpState;
+        }
       } catch (error) {
         this.onError(error);
         return;
@@ -305,21 +322,55 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     }
     const item = result.value;
     if (!isThenable(item)) return item as In;
-    this.awaitRead(p.upstream.awaitItem(item as PromiseLike<In>));
+    this.awaitRead(p.upstream.awaitItem(item as PromiseLike<In>), false);
     return NO_ITEM;
   }
 
   /** Starts a read of the source; the caller has called `readStarts()`. */
   private startRead(): void {
-    this.awaitRead(this.pumpState.upstream.next());
+    this.awaitRead(this.pumpState.upstream.next(), false);
   }
 
-  /** Makes `read` the read in flight, answered by `onResult` or `onError`. */
-  private awaitRead(read: Promise<IteratorResult<In>>): void {
+  /**
+   * Makes `read` the read in flight, answered by `onPassed` (`passed`: a read claimed as it
+   * starts) or `onResult`, or by `onError`. When `read` is what a fused pump handed over as its
+   * own claimed read, this pump links to it instead of adding a reaction: that pump passes its
+   * answer straight to this one's handler, inside the one reaction to the source read, so a
+   * chain of pass-through stages costs one promise reaction per item, not one per stage.
+   */
+  private awaitRead(read: Promise<IteratorResult<In>>, passed: boolean): void {
     const p = this.pumpState;
     p.read = read;
+    const up = p.fusedPump;
+    if (up !== undefined && up.claimed && up.settled === read && up.successor === undefined && up.depth < MAX_LINKED) {
+      up.successor = p as PumpState<unknown>;
+      up.successorPassed = passed;
+      p.depth = up.depth + 1;
+      // It settles with this pump's answer (what its handler returns), as its own reaction would.
+      p.settled = read as Promise<IteratorResult<In> | undefined>;
+      return;
+    }
+    p.depth = 0;
     // Never rejects for a read nobody claimed: `onError` returns; a claimed read's error is its consumer's answer.
-    p.settled = read.then(p.onResult, p.onError);
+    p.settled = read.then(passed ? p.onPassed : p.onResult, p.onError);
+  }
+
+  /**
+   * The answer to a claimed read that settled with `result` (`undefined` for an error; see
+   * `Outlet.passAnswer()`): returned (or thrown) for the consumer, or handed to the linked reader.
+   */
+  private answerClaim(result: IteratorResult<In> | undefined): IteratorResult<In> {
+    const p = this.pumpState;
+    const next = p.successor;
+    if (next === undefined) return this.passAnswer(result as IteratorResult<Out> | undefined) as IteratorResult<In>;
+    p.successor = undefined;
+    let answer: IteratorResult<unknown>;
+    try {
+      answer = this.passAnswer(result as IteratorResult<Out> | undefined);
+    } catch (error) {
+      return next.onError(error) as IteratorResult<In>;
+    }
+    return (p.successorPassed ? next.onPassed(answer) : next.onResult(answer)) as IteratorResult<In>;
   }
 
   /** A read settled with `result`. For a claimed read, returns (or throws) the consumer's answer; it never returns a promise. */
@@ -333,7 +384,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       // Not finished by itself: the source is closed on cleanup, and the consumer gets `broken`.
       p.sourceDone = true;
       if (p.outlet.status < ENDED) this.sourceFailed(broken);
-      return claimed ? this.passAnswer(undefined) as IteratorResult<In> : undefined;
+      return claimed ? this.answerClaim(undefined) : undefined;
     }
     if (p.outlet.status < ENDED) {
       if (result.done) {
@@ -346,7 +397,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
         p.pull();
       }
     }
-    return claimed ? this.passAnswer(result as IteratorResult<Out>) as IteratorResult<In> : undefined;
+    return claimed ? this.answerClaim(result) : undefined;
   };
 
   /** A read claimed when it started settled with `result`: an item goes straight to the consumer, the rest as usual. */
@@ -360,7 +411,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     this.passedThrough(result.value);
     // The consumer's own call was answered: a pump that reads only on demand has nothing more to read now.
     if (!p.readsOnDemand || p.outlet.waiters.size > 0) p.pull();
-    return this.passAnswer(result as unknown as IteratorResult<Out>) as unknown as IteratorResult<In>;
+    return this.answerClaim(result);
   };
 
   /** The source broke the iterator protocol: fail with `error`; the source is closed on cleanup (it did not finish). */
@@ -378,6 +429,6 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     p.upstream.finished();
     if (!this.ended) this.sourceFailed(error);
     // A claimed read's consumer gets the error through the terminal answer (unless it left).
-    return claimed ? this.passAnswer(undefined) as IteratorResult<In> : undefined;
+    return claimed ? this.answerClaim(undefined) : undefined;
   };
 }
