@@ -72,6 +72,25 @@ export class OutletState<T> {
   }
 }
 
+/**
+ * The answer to the consumer's call that was handed a source read (`passing`), once that read
+ * settled with `result` (`undefined` for an error) and the pump kept its books. An item passes,
+ * also after `return()` (as an async generator's pending `next()` does), unless a failure is
+ * waiting to be delivered; otherwise the call gets the terminal answer: the failure once, or done.
+ * It returns or throws synchronously, so no later call can settle before it. A function of the
+ * state, not a method: the pump's hot path calls it directly, whatever the combinator's class.
+ */
+export function passAnswer<T>(s: OutletState<T>, result: IteratorResult<T> | undefined): IteratorResult<T> {
+  s.passing = undefined;
+  if (result !== undefined && !result.done && (s.status < ENDED || s.failure === undefined)) return result;
+  // A pass-through pump has nothing held and nothing busy: its end is the end.
+  if (s.status === ENDED) s.status = CLOSED;
+  const failure = s.failure;
+  if (failure === undefined) return DONE;
+  s.failure = undefined;
+  throw failure.error;
+}
+
 export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDisposable {
   /**
    * All of the outlet's state, in one object of one shape (see `OutletState`).
@@ -154,7 +173,7 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     const s = outlet.state;
     if (s.status === INITIAL || s.status === CLOSED || s.waiters.size > 0 || s.passing !== undefined) return undefined;
     if (s.signal?.aborted) return undefined;
-    return outlet.handOver();
+    return Outlet.handOver(outlet, s);
   }
 
   next(): Promise<IteratorResult<T>> {
@@ -172,7 +191,7 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
       if ((s.status as Status) === CLOSED) return this.settleTerminal();
     }
     if (s.waiters.size === 0) {
-      const held = this.handOver();
+      const held = Outlet.handOver(this, s);
       if (held !== undefined) return Promise.resolve(held);
       if (s.status === ENDED) {
         s.status = CLOSED;
@@ -185,11 +204,11 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
   }
 
   /** Hands over a held item with nobody else waiting: take it, end if it was the last one owed, ask for more. */
-  private handOver(): IteratorResult<T> | undefined {
-    const held = this.take();
+  private static handOver<T>(outlet: Outlet<T>, s: OutletState<T>): IteratorResult<T> | undefined {
+    const held = outlet.take();
     if (held === undefined) return undefined;
-    if (this.state.status === FINISHING) this.checkFinish();
-    this.demand();
+    if (s.status === FINISHING) outlet.checkFinish();
+    outlet.demand();
     return held;
   }
 
@@ -316,25 +335,6 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     } finally {
       this.closeOnce();
     }
-  }
-
-  /**
-   * The answer to the consumer's call that was handed a source read (`passing`), once that read
-   * settled with `result` (`undefined` for an error) and the pump kept its books. An item passes,
-   * also after `return()` (as an async generator's pending `next()` does), unless a failure is
-   * waiting to be delivered; otherwise the call gets the terminal answer: the failure once, or done.
-   * It returns or throws synchronously, so no later call can settle before it.
-   */
-  protected passAnswer(result: IteratorResult<T> | undefined): IteratorResult<T> {
-    const s = this.state;
-    s.passing = undefined;
-    if (result !== undefined && !result.done && (s.status < ENDED || s.failure === undefined)) return result;
-    // A pass-through pump has nothing held and nothing busy: its end is the end.
-    if (s.status === ENDED) s.status = CLOSED;
-    const failure = s.failure;
-    if (failure === undefined) return DONE;
-    s.failure = undefined;
-    throw failure.error;
   }
 
   private settleWaitersTerminal(): void {

@@ -9,7 +9,7 @@
  * timers and I/O.
  */
 import { Breather } from "./breather.ts";
-import { ENDED, FINISHING, Outlet, type OutletState, RUNNING } from "./outlet.ts";
+import { ENDED, FINISHING, Outlet, type OutletState, passAnswer, RUNNING } from "./outlet.ts";
 import { isThenable, Upstream } from "./upstream.ts";
 import type { Source } from "../types.ts";
 
@@ -194,7 +194,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     }
     // A sync source answers now (unless a thenable item of it is being awaited: that read is claimed below).
     if (p.sync !== false && p.read === undefined) {
-      const item = this.readSync(p.sync);
+      const item = Pump.readSync(this, p, p.sync);
       if (item !== NO_ITEM) {
         this.passedThrough(item);
         return Promise.resolve({ value: item, done: false });
@@ -207,7 +207,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       // A read started for the consumer gets handlers of its own: only pass-through pumps run them,
       // so they stay fast in a process where every other combinator runs `onResult`.
       this.readStarts();
-      this.awaitRead(p.upstream.next(), true);
+      Pump.awaitRead(p, p.upstream.next(), true);
     }
     outlet.passing = p.settled;
     return p.settled as Promise<IteratorResult<In>>;
@@ -229,7 +229,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
         return;
       }
     }
-    if (p.sync !== false) return this.pullSync(p.sync);
+    if (p.sync !== false) return Pump.pullSync(this, p, p.sync);
     const breather = p.breather;
     if (breather !== undefined) {
       if (breather.paused) return;
@@ -237,8 +237,8 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     }
     // One read starts now, whichever way it goes: a poll of a fused stage, or next().
     this.readStarts();
-    if (p.fused !== undefined && this.pullFused(p.fused)) return;
-    this.startRead();
+    if (p.fused !== undefined && Pump.pullFused(this, p, p.fused)) return;
+    Pump.startRead(p);
   };
 
   /**
@@ -246,22 +246,21 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
    * room. Returns false when it holds nothing: the read `room()` allowed then goes
    * through its `next()` as for any async source.
    */
-  private pullFused(upstream: Outlet<In>): boolean {
-    const p = this.pumpState;
+  private static pullFused<In, Out>(pump: Pump<In, Out>, p: PumpState<In>, upstream: Outlet<In>): boolean {
     const breather = p.breather;
     p.looping = true;
     try {
       for (;;) {
         const result = Outlet.poll(upstream);
         if (result === undefined) return false;
-        this.received(result.value);
+        pump.received(result.value);
         if (p.sourceDone || p.outlet.status >= FINISHING) return true;
         if (breather !== undefined && (breather.paused || breather.due())) {
           if (!breather.paused) breather.pause(p.pull);
           return true;
         }
-        if (!this.room()) return true;
-        this.readStarts();
+        if (!pump.room()) return true;
+        pump.readStarts();
       }
     } finally {
       p.looping = false;
@@ -273,8 +272,11 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
    * An item that is a thenable leaves the loop: it is awaited as an async read
    * (as `for await` does), and the loop resumes after it.
    */
-  private pullSync(iterator: Iterator<In | PromiseLike<In>>): void {
-    const p = this.pumpState;
+  private static pullSync<In, Out>(
+    pump: Pump<In, Out>,
+    p: PumpState<In>,
+    iterator: Iterator<In | PromiseLike<In>>,
+  ): void {
     const breather = p.breather;
     p.looping = true;
     try {
@@ -283,10 +285,10 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
           if (breather.paused) return;
           if (breather.due()) return breather.pause(p.pull);
         }
-        const item = this.readSync(iterator);
+        const item = Pump.readSync(pump, p, iterator);
         if (item === NO_ITEM) return;
-        this.received(item);
-      } while (!p.sourceDone && p.outlet.status < FINISHING && this.room());
+        pump.received(item);
+      } while (!p.sourceDone && p.outlet.status < FINISHING && pump.room());
     } finally {
       p.looping = false;
     }
@@ -297,38 +299,41 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
    * ended the source (its end, its throw or a broken result, each handled here) or when the item
    * is a thenable, which is then awaited as an async read (`read` is set).
    */
-  private readSync(iterator: Iterator<In | PromiseLike<In>>): In | typeof NO_ITEM {
-    const p = this.pumpState;
+  private static readSync<In, Out>(
+    pump: Pump<In, Out>,
+    p: PumpState<In>,
+    iterator: Iterator<In | PromiseLike<In>>,
+  ): In | typeof NO_ITEM {
     let result: IteratorResult<In | PromiseLike<In>>;
-    this.readStarts();
+    pump.readStarts();
     try {
       result = iterator.next();
     } catch (error) {
       p.sourceDone = true;
       p.upstream.finished();
-      this.sourceFailed(error);
+      pump.sourceFailed(error);
       return NO_ITEM;
     }
     const broken = p.upstream.misread(result);
     if (broken !== undefined) {
-      this.broken(broken);
+      pump.broken(broken);
       return NO_ITEM;
     }
     if (result.done) {
       p.sourceDone = true;
       p.upstream.finished();
-      this.sourceEnded();
+      pump.sourceEnded();
       return NO_ITEM;
     }
     const item = result.value;
     if (!isThenable(item)) return item as In;
-    this.awaitRead(p.upstream.awaitItem(item as PromiseLike<In>), false);
+    Pump.awaitRead(p, p.upstream.awaitItem(item as PromiseLike<In>), false);
     return NO_ITEM;
   }
 
   /** Starts a read of the source; the caller has called `readStarts()`. */
-  private startRead(): void {
-    this.awaitRead(this.pumpState.upstream.next(), false);
+  private static startRead<In>(p: PumpState<In>): void {
+    Pump.awaitRead(p, p.upstream.next(), false);
   }
 
   /**
@@ -338,8 +343,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
    * answer straight to this one's handler, inside the one reaction to the source read, so a
    * chain of pass-through stages costs one promise reaction per item, not one per stage.
    */
-  private awaitRead(read: Promise<IteratorResult<In>>, passed: boolean): void {
-    const p = this.pumpState;
+  private static awaitRead<In>(p: PumpState<In>, read: Promise<IteratorResult<In>>, passed: boolean): void {
     p.read = read;
     const up = p.fusedPump;
     if (up !== undefined && up.claimed && up.settled === read && up.successor === undefined && up.depth < MAX_LINKED) {
@@ -359,14 +363,14 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
    * The answer to a claimed read that settled with `result` (`undefined` for an error; see
    * `Outlet.passAnswer()`): returned (or thrown) for the consumer, or handed to the linked reader.
    */
-  private answerClaim(result: IteratorResult<In> | undefined): IteratorResult<In> {
-    const p = this.pumpState;
+  private static answerClaim<In>(p: PumpState<In>, result: IteratorResult<In> | undefined): IteratorResult<In> {
     const next = p.successor;
-    if (next === undefined) return this.passAnswer(result as IteratorResult<Out> | undefined) as IteratorResult<In>;
+    const outlet = p.outlet as OutletState<In>;
+    if (next === undefined) return passAnswer(outlet, result);
     p.successor = undefined;
     let answer: IteratorResult<unknown>;
     try {
-      answer = this.passAnswer(result as IteratorResult<Out> | undefined);
+      answer = passAnswer(outlet, result);
     } catch (error) {
       return next.onError(error) as IteratorResult<In>;
     }
@@ -384,7 +388,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       // Not finished by itself: the source is closed on cleanup, and the consumer gets `broken`.
       p.sourceDone = true;
       if (p.outlet.status < ENDED) this.sourceFailed(broken);
-      return claimed ? this.answerClaim(undefined) : undefined;
+      return claimed ? Pump.answerClaim(p, undefined) : undefined;
     }
     if (p.outlet.status < ENDED) {
       if (result.done) {
@@ -397,7 +401,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
         p.pull();
       }
     }
-    return claimed ? this.answerClaim(result) : undefined;
+    return claimed ? Pump.answerClaim(p, result) : undefined;
   };
 
   /** A read claimed when it started settled with `result`: an item goes straight to the consumer, the rest as usual. */
@@ -411,7 +415,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     this.passedThrough(result.value);
     // The consumer's own call was answered: a pump that reads only on demand has nothing more to read now.
     if (!p.readsOnDemand || p.outlet.waiters.size > 0) p.pull();
-    return this.answerClaim(result);
+    return Pump.answerClaim(p, result);
   };
 
   /** The source broke the iterator protocol: fail with `error`; the source is closed on cleanup (it did not finish). */
@@ -429,6 +433,6 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     p.upstream.finished();
     if (!this.ended) this.sourceFailed(error);
     // A claimed read's consumer gets the error through the terminal answer (unless it left).
-    return claimed ? this.answerClaim(undefined) : undefined;
+    return claimed ? Pump.answerClaim(p, undefined) : undefined;
   };
 }
