@@ -104,11 +104,12 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
       options.readsOnDemand === true,
       this.outletState() as OutletState<unknown>,
     );
+    // Closures over the state, calling static code: nothing on the per-item path is looked up on `this`.
     const p = this.pumpState;
-    p.pull = this.pull;
-    p.onResult = this.onResult;
-    p.onPassed = this.onPassed;
-    p.onError = this.onError;
+    p.pull = () => Pump.readIfRoom(this, p);
+    p.onResult = (result) => Pump.onResult(this, p, result);
+    p.onPassed = (result) => Pump.onPassed(this, p, result);
+    p.onError = (error) => Pump.onError(this, p, error);
   }
 
   /** True while another read may start now. A question only: it may be asked any number of times per read. */
@@ -157,7 +158,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   }
 
   protected demand(): void {
-    this.pull();
+    this.pumpState.pull();
   }
 
   protected cleanup(): Promise<void> {
@@ -213,10 +214,14 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     return p.settled as Promise<IteratorResult<In>>;
   }
 
+  /** Starts a read if none is in flight and there is room: for a combinator whose room just grew. */
+  protected pull(): void {
+    this.pumpState.pull();
+  }
+
   /** Starts a read if none is in flight and there is room. */
-  protected pull = (): void => {
-    const p = this.pumpState;
-    if (p.read !== undefined || p.looping || p.sourceDone || p.outlet.status >= FINISHING || !this.room()) return;
+  private static readIfRoom<In, Out>(pump: Pump<In, Out>, p: PumpState<In>): void {
+    if (p.read !== undefined || p.looping || p.sourceDone || p.outlet.status >= FINISHING || !pump.room()) return;
     if (p.sync === undefined) {
       try {
         p.sync = p.upstream.syncIterator() ?? false;
@@ -225,21 +230,21 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
           if (p.fused instanceof Pump) p.fusedPump = p.fused.pumpState;
         }
       } catch (error) {
-        this.onError(error);
+        p.onError(error);
         return;
       }
     }
-    if (p.sync !== false) return Pump.pullSync(this, p, p.sync);
+    if (p.sync !== false) return Pump.pullSync(pump, p, p.sync);
     const breather = p.breather;
     if (breather !== undefined) {
       if (breather.paused) return;
       if (breather.due()) return breather.pause(p.pull);
     }
     // One read starts now, whichever way it goes: a poll of a fused stage, or next().
-    this.readStarts();
-    if (p.fused !== undefined && Pump.pullFused(this, p, p.fused)) return;
+    pump.readStarts();
+    if (p.fused !== undefined && Pump.pullFused(pump, p, p.fused)) return;
     Pump.startRead(p);
-  };
+  }
 
   /**
    * Takes what another sluice stage holds without a promise per item, while there is
@@ -378,8 +383,11 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
   }
 
   /** A read settled with `result`. For a claimed read, returns (or throws) the consumer's answer; it never returns a promise. */
-  private onResult = (result: IteratorResult<In>): IteratorResult<In> | undefined => {
-    const p = this.pumpState;
+  private static onResult<In, Out>(
+    pump: Pump<In, Out>,
+    p: PumpState<In>,
+    result: IteratorResult<In>,
+  ): IteratorResult<In> | undefined {
     p.read = undefined;
     const claimed = p.claimed;
     p.claimed = false;
@@ -387,36 +395,39 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     if (broken !== undefined) {
       // Not finished by itself: the source is closed on cleanup, and the consumer gets `broken`.
       p.sourceDone = true;
-      if (p.outlet.status < ENDED) this.sourceFailed(broken);
+      if (p.outlet.status < ENDED) pump.sourceFailed(broken);
       return claimed ? Pump.answerClaim(p, undefined) : undefined;
     }
     if (p.outlet.status < ENDED) {
       if (result.done) {
         p.sourceDone = true;
         p.upstream.finished();
-        this.sourceEnded();
+        pump.sourceEnded();
       } else {
-        if (claimed) this.passedThrough(result.value);
-        else this.received(result.value);
+        if (claimed) pump.passedThrough(result.value);
+        else pump.received(result.value);
         p.pull();
       }
     }
     return claimed ? Pump.answerClaim(p, result) : undefined;
-  };
+  }
 
   /** A read claimed when it started settled with `result`: an item goes straight to the consumer, the rest as usual. */
-  private onPassed = (result: IteratorResult<In>): IteratorResult<In> => {
-    const p = this.pumpState;
+  private static onPassed<In, Out>(
+    pump: Pump<In, Out>,
+    p: PumpState<In>,
+    result: IteratorResult<In>,
+  ): IteratorResult<In> {
     if (p.outlet.status >= ENDED || typeof result !== "object" || result === null || result.done) {
       return p.onResult(result) as IteratorResult<In>;
     }
     p.read = undefined;
     p.claimed = false;
-    this.passedThrough(result.value);
+    pump.passedThrough(result.value);
     // The consumer's own call was answered: a pump that reads only on demand has nothing more to read now.
     if (!p.readsOnDemand || p.outlet.waiters.size > 0) p.pull();
     return Pump.answerClaim(p, result);
-  };
+  }
 
   /** The source broke the iterator protocol: fail with `error`; the source is closed on cleanup (it did not finish). */
   private broken(error: TypeError): void {
@@ -424,15 +435,18 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
     this.sourceFailed(error);
   }
 
-  private onError = (error: unknown): IteratorResult<In> | undefined => {
-    const p = this.pumpState;
+  private static onError<In, Out>(
+    pump: Pump<In, Out>,
+    p: PumpState<In>,
+    error: unknown,
+  ): IteratorResult<In> | undefined {
     p.read = undefined;
     const claimed = p.claimed;
     p.claimed = false;
     p.sourceDone = true;
     p.upstream.finished();
-    if (!this.ended) this.sourceFailed(error);
+    if (!pump.ended) pump.sourceFailed(error);
     // A claimed read's consumer gets the error through the terminal answer (unless it left).
     return claimed ? Pump.answerClaim(p, undefined) : undefined;
-  };
+  }
 }
