@@ -4,6 +4,7 @@
  */
 import { DEFAULT_MAX_KEYS, Keyed, type KeyState } from "./_internal/keyed.ts";
 import { Sampler } from "./_internal/sampler.ts";
+import { TurnClock } from "./_internal/turn_clock.ts";
 import { assertCommonOptions, assertKeyOptions, assertSource, assertTimerMs } from "./_internal/validate.ts";
 import type { BufferedIterator, DropOptions, KeyedIterator, KeyOptions, SignalOptions, Source } from "./types.ts";
 
@@ -106,6 +107,8 @@ class Debounce<T> extends Sampler<T> implements BufferedIterator<T> {
   /** When the item in `latest` became pending (the first of its burst arrived). */
   #pendingSince = 0;
   #lastArrival = 0;
+  /** Stamps arrivals without a clock read per item. */
+  readonly #clock = new TurnClock();
 
   constructor(source: Source<T>, waitMs: number, options: DebounceOptions<T>) {
     super("debounce", source, options);
@@ -116,10 +119,11 @@ class Debounce<T> extends Sampler<T> implements BufferedIterator<T> {
   protected override clearTimers(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#clock.stop();
   }
 
   protected received(item: T): void {
-    const now = performance.now();
+    const now = this.#clock.now();
     if (!this.latest.full) this.#pendingSince = now;
     this.keepLatest(this.latest, item);
     this.#lastArrival = now;

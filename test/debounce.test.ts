@@ -99,3 +99,38 @@ test("debounce() replaces an emitted item the consumer has not taken", async () 
 });
 
 test.run();
+
+const realTime = suite("debounce, real clock");
+
+/** Busy for `ms` without letting the event loop turn, as a source that parses each item synchronously is. */
+function work(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // spin
+  }
+}
+
+realTime("debounce() times a burst of slow synchronous arrivals from the last one", async () => {
+  let lastYield = 0;
+  let release!: () => void;
+  const quiet = new Promise<void>((resolve) => (release = resolve));
+  async function* heavy(): AsyncGenerator<number> {
+    // 40 items of 1 ms each, all within one turn of the event loop, then a quiet gap.
+    for (let i = 0; i < 40; i++) {
+      work(1);
+      lastYield = performance.now();
+      yield i;
+    }
+    await quiet;
+  }
+  const it = debounce(heavy(), 20);
+  const first = await it.next();
+  const gap = performance.now() - lastYield;
+  assert.equal(first, { done: false, value: 39 });
+  // Timers may fire up to a millisecond early; a stamp shared from an earlier item would make this far shorter.
+  assert.ok(gap >= 18.5, `emitted ${gap.toFixed(1)} ms after the last arrival, wanted 20`);
+  release();
+  await it.return();
+});
+
+realTime.run();
