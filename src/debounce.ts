@@ -144,11 +144,22 @@ class Debounce<T> extends Sampler<T> implements BufferedIterator<T> {
 class KeyedDebounce<T> extends Keyed<T> implements KeyedIterator<T> {
   readonly #waitMs: number;
   readonly #maxWaitMs: number;
+  /** Stamps arrivals without a clock read per item, as `Debounce` does. */
+  readonly #clock = new TurnClock();
 
   constructor(source: Source<T>, waitMs: number, options: DebounceOptions<T>, key: (item: T) => unknown) {
     super("debounce", source, { ...options, key, maxKeys: options.maxKeys ?? DEFAULT_MAX_KEYS });
     this.#waitMs = waitMs;
     this.#maxWaitMs = options.maxWaitMs ?? Infinity;
+  }
+
+  protected override arrivalTime(): number {
+    return this.#clock.now();
+  }
+
+  protected override clearTimers(): void {
+    super.clearTimers();
+    this.#clock.stop();
   }
 
   protected arrived(record: KeyState<T>, item: T, now: number): void {

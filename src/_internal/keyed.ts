@@ -71,6 +71,10 @@ export abstract class Keyed<T> extends Pump<T> {
 
   /** An item of `record`'s key arrived at `now`. */
   protected abstract arrived(record: KeyState<T>, item: T, now: number): void;
+  /** The time an item arrives, for `arrived()`: the clock, unless a combinator stamps more cheaply. */
+  protected arrivalTime(): number {
+    return performance.now();
+  }
   /** `record`'s deadline passed. */
   protected abstract due(record: KeyState<T>, now: number): void;
 
@@ -125,7 +129,7 @@ export abstract class Keyed<T> extends Pump<T> {
       record = new KeyState<T>(key);
       this.#records.set(key, record);
     }
-    this.arrived(record, item, performance.now());
+    this.arrived(record, item, this.arrivalTime());
   }
 
   protected override clearTimers(): void {

@@ -251,18 +251,23 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
 
   /** Drops an item on purpose: counts it and tells `onDrop`. If `onDrop` throws, the iteration fails with that error. */
   protected drop(item: T): void {
-    this.state.dropped++;
-    if (this.state.onDrop === undefined) return;
+    Outlet.dropItem(this, this.state, item);
+  }
+
+  /** `drop()`, static for the per-item path (see docs/ARCHITECTURE.md). */
+  private static dropItem<T>(outlet: Outlet<T>, s: OutletState<T>, item: T): void {
+    s.dropped++;
+    if (s.onDrop === undefined) return;
     try {
-      this.state.onDrop(item);
+      s.onDrop(item);
     } catch (error) {
-      this.fail(error);
+      outlet.fail(error);
     }
   }
 
   /** Holds `item` in `slot`, dropping the item it replaces: keep-the-latest, for the drop strategies. */
   protected keepLatest(slot: Slot<T>, item: T): void {
-    if (slot.full) this.drop(slot.remove());
+    if (slot.full) Outlet.dropItem(this, this.state, slot.remove());
     slot.put(item);
   }
 
