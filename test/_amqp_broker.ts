@@ -10,7 +10,7 @@
  * broker and the epmd it started and removes the temporary directory. So no
  * exit path leaves a broker running.
  */
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,7 +92,8 @@ function speaksAmqp(port: number): Promise<boolean> {
 }
 
 // The watchdog: epmd and the broker in the background, then wait for stdin to close. The broker's start script
-// ends in a process (erlexec) that is not the Erlang VM: the VM's own pid is read from the pid file it writes.
+// ends in a process (erlexec) that is not the Erlang VM: the VM's own pid is read from the pid file it writes. A
+// broker that stops by itself leaves the file `exited` (its exit code), so a failed start shows at once.
 const WATCHDOG = `
 "$EPMD_BIN" -port "$ERL_EPMD_PORT" -address 127.0.0.1 &
 epmd_pid=$!
@@ -100,10 +101,10 @@ i=0
 while ! "$EPMD_BIN" -port "$ERL_EPMD_PORT" -names >/dev/null 2>&1; do
   i=$((i+1)); [ $i -gt 100 ] && break; sleep 0.05
 done
-"$BROKER_SCRIPT" &
-broker_pid=$!
+{ "$BROKER_SCRIPT" & echo $! > "$BROKER_DIR/script.pid"; wait $!; echo $? > "$BROKER_DIR/exited"; } &
+watcher_pid=$!
 cat >/dev/null
-kill -KILL $(cat "$RABBITMQ_PID_FILE" 2>/dev/null) $broker_pid $epmd_pid 2>/dev/null
+kill -KILL $(cat "$RABBITMQ_PID_FILE" 2>/dev/null) $(cat "$BROKER_DIR/script.pid" 2>/dev/null) $watcher_pid $epmd_pid 2>/dev/null
 wait
 rm -rf "$BROKER_DIR"
 `;
@@ -159,11 +160,17 @@ export async function startBroker(timeoutMs = 120_000): Promise<Broker> {
   const deadline = performance.now() + timeoutMs;
   let gone = false;
   void watched.exited.then(() => (gone = true));
+  const brokerExit = join(dir, "exited");
   while (!(await speaksAmqp(port))) {
-    if (gone || performance.now() > deadline) {
+    const exited = gone || existsSync(brokerExit);
+    if (exited || performance.now() > deadline) {
+      const code = existsSync(brokerExit) ? ` with code ${readFileSync(brokerExit, "utf8").trim()}` : "";
+      const output = watched.output();
       await stop();
-      const why = gone ? "exited" : `did not accept AMQP connections within ${timeoutMs / 1000} s`;
-      throw new Error(`rabbitmq-server ${why}:\n${watched.output()}`);
+      const why = exited
+        ? `exited${code} before it accepted connections`
+        : `did not accept AMQP connections within ${timeoutMs / 1000} s`;
+      throw new Error(`rabbitmq-server ${why}:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
