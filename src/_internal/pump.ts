@@ -176,7 +176,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
    * unchanged (`Out` is `In`), with nothing held, nothing `busy()` and nobody else
    * waiting; the combinator sees the item in `passedThrough()`, not `received()`.
    * Later calls wait behind it as usual and settle after it, even when `return()`,
-   * an end or an error comes first (see `Outlet.passAnswer()`). A read pending at
+   * an end or an error comes first (see `passAnswer()` in `outlet.ts`). A read pending at
    * `return()` still settles with its item, as an async generator's `next()` does;
    * a combinator with a `signal` must not use this path, since an abort must
    * reject the pending call at once. A sync source's item is read at the call and
@@ -366,7 +366,7 @@ export abstract class Pump<In, Out = In> extends Outlet<Out> {
 
   /**
    * The answer to a claimed read that settled with `result` (`undefined` for an error; see
-   * `Outlet.passAnswer()`): returned (or thrown) for the consumer, or handed to the linked reader.
+   * `passAnswer()` in `outlet.ts`): returned (or thrown) for the consumer, or handed to the linked reader.
    */
   private static answerClaim<In>(p: PumpState<In>, result: IteratorResult<In> | undefined): IteratorResult<In> {
     const next = p.successor;
