@@ -1,8 +1,9 @@
 /**
  * `npm run example:distributed`: backpressure across processes, on Redis Streams.
  *
- * Starts its own redis-server on a free loopback port (persistence off), then
- * one producer process and three consumer processes of one consumer group:
+ * Starts its own redis-server on a free loopback port (persistence off, stopped
+ * however the demo ends), then one producer process and three consumer processes
+ * of one consumer group:
  *
  * - producer: writes 1500 jobs with `toRedisStream`, held back whenever the
  *   group has more than 50 jobs not yet delivered (`maxLag`);
@@ -60,16 +61,37 @@ beforeQuietExit(() => {
   for (const child of children) child.kill("SIGKILL");
 });
 
+/**
+ * redis-server on a lifeline: the shell stops it when its stdin closes, which happens however this
+ * process ends (even SIGKILL, which runs no handler here), so no exit path leaves a server behind.
+ * The consumers and the producer end with it: they lose their connection.
+ */
+const LIFELINE = `
+command -v redis-server >/dev/null 2>&1 || exit 127
+exec 3<&0
+redis-server "$@" 3<&- &
+server=$!
+(cat <&3 >/dev/null; kill $server 2>/dev/null) &
+exec 3<&-
+wait $server
+`;
+
 async function startRedis(port: number): Promise<ChildProcess> {
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-  const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("sh", ["-c", LIFELINE, "sh", ...args], { stdio: ["pipe", "pipe", "pipe"] });
   children.push(child);
   let output = "";
   await new Promise<void>((resolve, reject) => {
-    child.on("error", (error: NodeJS.ErrnoException) => {
-      reject(error.code === "ENOENT" ? new Error("redis-server not found: apt-get install -y redis-server") : error);
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      reject(
+        new Error(
+          code === 127
+            ? "redis-server not found: apt-get install -y redis-server"
+            : `redis-server exited (${code}):\n${output}`,
+        ),
+      );
     });
-    child.on("exit", (code) => reject(new Error(`redis-server exited (${code}):\n${output}`)));
     child.stdout!.on("data", (chunk: Buffer) => {
       output += chunk;
       if (output.includes("Ready to accept connections")) resolve();
@@ -192,7 +214,8 @@ console.log(
     CONSUMERS.map(({ name }, i) => `${name} ${final.delivered[i]}`).join(", ") + `, reclaimed ${final.reclaimed}`,
 );
 await client.close();
-redis.kill("SIGTERM");
+// Closing its lifeline stops redis-server.
+redis.stdin!.end();
 await exited(redis);
 if (counts.length !== TOTAL) {
   console.error(`LOST: ${TOTAL - counts.length} job(s)`);
