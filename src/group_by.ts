@@ -3,6 +3,7 @@
  * @module
  */
 import { Deadlines, type Timed } from "./_internal/deadlines.ts";
+import { DEFAULT_MAX_KEYS } from "./_internal/keyed.ts";
 import { type Failure, Outlet } from "./_internal/outlet.ts";
 import { Pump } from "./_internal/pump.ts";
 import { Queue } from "./_internal/queue.ts";
@@ -174,7 +175,7 @@ class GroupBy<K, T> extends Pump<T, Group<K, T>> implements GroupByIterator<K, T
     super(source, { api: "groupBy", signal: options.signal, onDrop: options.onDrop, breathes: true });
     this.#keyOf = keyOf;
     this.#capacity = options.capacity ?? 16;
-    this.#maxKeys = options.maxKeys ?? 1024;
+    this.#maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
     this.#idleMs = options.idleMs ?? Infinity;
     this.#signal = options.signal;
     this.#idle = options.idleMs === undefined ? undefined : new Deadlines(this.#idleDue);

@@ -40,7 +40,7 @@ export class KeyState<T> implements Timed {
   }
 }
 
-/** `maxKeys` unless given: well above the keys a real stream keeps alive at once (a key lives one wait or interval). */
+/** `maxKeys` unless given (keyed debounce and throttle, groupBy): well above the keys a real stream keeps alive at once. */
 export const DEFAULT_MAX_KEYS = 1024;
 
 export interface KeyedOptions<T> {
