@@ -555,6 +555,8 @@ test("toRedisStream() rejects with a WriteError holding exactly the items not wr
   console.log(`    connection died: ${written} written, ${unwritten.length} handed back`);
   assert.ok(unwritten.length > 0);
   assert.is(written + unwritten.length, pulled);
+  // Item 40's write fails; the batch would take items up to 47. At most one pull may already be under way.
+  assert.ok(pulled <= 42, `pulling stops once a write failed (${pulled} pulled)`);
   const entries = await command(observer, "XRANGE", stream, "-", "+") as [unknown, unknown[]][];
   const inStream = entries.map(([, fields]) => Number(text(fields[1])));
   assert.is(inStream.length, written);

@@ -67,7 +67,7 @@ export interface ToRedisStreamResult {
  * `maxLag` it stops pulling from the source and looks every `pollMs`. So the
  * undelivered part of the stream never exceeds `maxLag` entries (from this
  * producer) while the consumers are slow. Writes are pipelined: up to `batch` `XADD`s are sent
- * before their replies are awaited. `maxLen` trims the stream approximately
+ * before their replies are awaited; once one of them fails, no more items are pulled. `maxLen` trims the stream approximately
  * (`MAXLEN ~`); keep it well above `maxLag` plus what the consumers hold, or
  * trimming removes entries nobody handled.
  *
@@ -236,7 +236,12 @@ async function write(
       /** The items of this batch, beside their writes. */
       const items: RedisStreamFields[] = [];
       let ended = false;
-      while (writes.length < room) {
+      /** A write of this batch failed already: pull nothing more, as it could not be written either. */
+      let failed = false;
+      const writeFailed = (): void => {
+        failed = true;
+      };
+      while (writes.length < room && !failed) {
         pulling = true;
         const result = await waiter.wait(
           upstream.next().then(undefined, (error) => {
@@ -258,7 +263,7 @@ async function write(
           sent = Promise.reject(error);
         }
         // Handled here so a failed write is never unhandled while the next item is awaited; Promise.all reports it.
-        sent.catch(noop);
+        sent.catch(writeFailed);
         writes.push(sent);
         items.push(result.value);
       }
@@ -271,14 +276,14 @@ async function write(
         const settled = await Promise.allSettled(writes);
         const unwritten: RedisStreamFields[] = [];
         let cause: unknown = error;
-        let failed = false;
+        let first = true;
         settled.forEach((outcome, index) => {
           if (outcome.status === "fulfilled") {
             written++;
             lastId = text(outcome.value);
           } else {
-            if (!failed) cause = outcome.reason;
-            failed = true;
+            if (first) cause = outcome.reason;
+            first = false;
             unwritten.push(items[index]);
           }
         });
