@@ -146,6 +146,7 @@ export async function startBroker(timeoutMs = 120_000): Promise<Broker> {
     RABBITMQ_DIST_PORT: String(distPort),
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: "-kernel inet_dist_use_interface {127,0,0,1}",
     RABBITMQ_LOGS: "-",
+    ERL_CRASH_DUMP: join(dir, "erl_crash.dump"), // a broker that dies at start dumps here, not in the working directory
   };
   const watched = startWatched(WATCHDOG, { env });
   let stopping: Promise<void> | undefined;
