@@ -245,5 +245,5 @@ for (const [index, r] of results.entries()) {
 console.log(`
 Read it: without limits B takes every request and queues what it cannot handle, so its
 queue and every answer's wait grow for as long as the overload lasts. With sluice A sends
-B only what B can take: B's queue stays near zero, answered requests stay fast, and the
+B only what B can take: B's queue stays small and flat, answered requests stay fast, and the
 excess gets an immediate 503 the client can act on (retry later, go elsewhere).`);
