@@ -93,13 +93,16 @@ async function run(policy: BroadcastPolicy): Promise<void> {
   const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise<void>((resolve) => server.once("listening", resolve));
   const serving: Promise<void>[] = [];
+  const startServing: (() => void)[] = [];
+  let allServing!: () => void;
+  const served = new Promise<void>((resolve) => (allServing = resolve));
   server.on("connection", (socket, request) => {
     const id = Number(new URL(request.url!, "http://x").searchParams.get("id"));
     const slow = id === 0;
     const report: ClientReport = { id, slow, delivered: 0, dropped: 0, detached: false };
     reports.set(id, report);
     const reader = hub.subscribe({ policy: slow ? policy : "wait" });
-    serving.push((async () => {
+    const serve = async () => {
       try {
         for await (const message of reader) {
           // Resolves once ws has handed the frame to the socket: a client that reads slowly slows this loop.
@@ -112,11 +115,19 @@ async function run(policy: BroadcastPolicy): Promise<void> {
         report.dropped = reader.dropped;
         socket.close();
       }
-    })());
+    };
+    // Nothing reads the hub until every client is connected, so every client sees the feed from its first message.
+    startServing.push(() => serving.push(serve()));
+    if (startServing.length === CLIENTS) {
+      for (const start of startServing) start();
+      allServing();
+    }
   });
 
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   const deadline = new AbortController();
+  /** Reads each fast client's count at the deadline (one callback each, not 49 listeners on one signal). */
+  const countsAtDeadline: (() => void)[] = [];
   const sockets: WebSocket[] = [];
   const clients = Array.from({ length: CLIENTS }, (_, id) =>
     new Promise<number>((resolve, reject) => {
@@ -126,7 +137,7 @@ async function run(policy: BroadcastPolicy): Promise<void> {
       let delivered = 0;
       if (id !== 0) {
         socket.on("message", () => delivered++);
-        deadline.signal.addEventListener("abort", () => resolve(delivered));
+        countsAtDeadline.push(() => resolve(delivered));
         return;
       }
       // The slow client: pauses its socket when 16 messages wait, so TCP slows the server's sends to it.
@@ -141,9 +152,12 @@ async function run(policy: BroadcastPolicy): Promise<void> {
       })().catch(reject);
     }));
 
-  // The run lasts SECONDS: then every count is read, the hub and every socket are closed.
+  // The run lasts SECONDS from the moment every client is served: then every count is read, the hub and every
+  // socket are closed.
+  await Promise.race([served, Promise.all(clients)]);
   await sleep(SECONDS * 1000);
   deadline.abort();
+  for (const count of countsAtDeadline) count();
   const delivered = await Promise.all(clients);
   const produced = stats.produced;
   clearInterval(heapTimer);
