@@ -8,12 +8,13 @@ import { OverflowQueue } from "./_internal/overflow_queue.ts";
 import { Queue } from "./_internal/queue.ts";
 import { measure, type Weigh } from "./_internal/weight.ts";
 import {
-  assertCommonOptions,
   assertNonNegativeInteger,
   assertOptionalFunction,
+  assertOptions,
   assertOverflow,
   assertPositiveInteger,
   assertPositiveTime,
+  describe,
 } from "./_internal/validate.ts";
 import { ChannelClosedError, OverflowError } from "./errors.ts";
 import type { Overflow, WeightedIterator, WeightOptions } from "./types.ts";
@@ -137,7 +138,7 @@ export interface Channel<T> extends WeightedIterator<T> {
  *
  * @param options `capacity`, `overflow`, `maxWaitingSends`, `onDrop` and `weight`.
  * @returns A {@linkcode Channel}: the consumer's async iterator and the producer's `send`.
- * @throws {TypeError} If an option has the wrong type.
+ * @throws {TypeError} If an option has the wrong type, or `signal` is given (a channel has none: see `close()` and `fail()`).
  * @throws {RangeError} If `capacity` is not a non-negative integer, `maxWaitingSends` is not a positive
  *   integer, `overflow` is unknown, or `"drop-oldest"` is asked of a hand-off channel (`capacity: 0`).
  *
@@ -189,7 +190,15 @@ export interface Channel<T> extends WeightedIterator<T> {
  */
 export function channel<T>(options: ChannelOptions<T> = {}): Channel<T> {
   const api = "channel";
-  assertCommonOptions(options, api);
+  assertOptions(options, api);
+  const { signal } = options as { signal?: unknown };
+  if (signal !== undefined) {
+    throw new TypeError(
+      `${api}: 'signal' is not an option of channel, received ${describe(signal)}: ` +
+        "the producer ends it with close() or fail(reason), and the consumer leaves with break or return()",
+    );
+  }
+  assertOptionalFunction(options.onDrop, api, "onDrop");
   assertOptionalFunction(options.weight, api, "weight");
   if (options.capacity !== undefined) {
     if (options.weight === undefined) assertNonNegativeInteger(options.capacity, api, "capacity");

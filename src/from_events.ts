@@ -193,7 +193,7 @@ export function fromEvents<E = unknown>(
         } without them`,
       );
     }
-    const lowWaterMark = options.lowWaterMark ?? Math.floor(capacity / 2);
+    const lowWaterMark = options.lowWaterMark === undefined ? Math.floor(capacity / 2) : options.lowWaterMark;
     if (!Number.isInteger(lowWaterMark) || lowWaterMark < 0 || lowWaterMark >= capacity) {
       throw new RangeError(
         `${api}: 'lowWaterMark' must be an integer from 0 to capacity - 1 (${capacity - 1}), ` +

@@ -84,7 +84,7 @@ export function mapLatest<T, R>(
   assertSource(source, api);
   assertFunction(fn, api, "fn");
   assertCommonOptions(options, api);
-  const mode = options.mode ?? "latest";
+  const mode = options.mode === undefined ? "latest" : options.mode;
   if (mode !== "latest" && mode !== "exhaust") {
     throw new RangeError(`${api}: 'mode' must be "latest" or "exhaust", received ${describe(mode)}`);
   }

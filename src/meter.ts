@@ -7,7 +7,7 @@ import { type Failure, RUNNING } from "./_internal/outlet.ts";
 import { Pump } from "./_internal/pump.ts";
 import { Slot } from "./_internal/slot.ts";
 import { Stopwatch } from "./_internal/stopwatch.ts";
-import { assertCommonOptions, assertFunction, assertPositiveTime, assertSource } from "./_internal/validate.ts";
+import { assertCommonOptions, assertFunction, assertSource, assertTimerMs } from "./_internal/validate.ts";
 import type { SignalOptions, SluiceIterator, Source } from "./types.ts";
 
 /**
@@ -121,7 +121,7 @@ export interface MeterOptions extends SignalOptions {
  * @param options `report` (required), `every` and `signal`.
  * @returns An async iterator of the same items.
  * @throws {TypeError} If `source` is not iterable, `report` is not a function or an option has the wrong type.
- * @throws {RangeError} If `every` is not a positive finite number.
+ * @throws {RangeError} If `every` is not a positive finite number of ms, at most 2^31 - 1 (the longest timer delay).
  *
  * @example A slow consumer is the bottleneck
  * ```ts
@@ -161,13 +161,10 @@ export function meter<T>(source: Source<T>, options: MeterOptions): SluiceIterat
   const api = "meter";
   assertSource(source, api);
   assertCommonOptions(options, api);
-  if (options.every !== undefined) assertPositiveTime(options.every, api, "every");
+  if (options.every !== undefined) assertTimerMs(options.every, api, "every");
   assertFunction(options.report, api, "report");
   return new Meter(source, options.every ?? 1000, options.report, options.signal);
 }
-
-/** The longest delay `setInterval` takes as given (about 24.8 days); longer ones would fire at once. */
-const MAX_INTERVAL_MS = 2 ** 31 - 1;
 
 /**
  * A pass-through pump: one source read per consumer `next()` (`room()` only while
@@ -196,7 +193,7 @@ class Meter<T> extends Pump<T> implements SluiceIterator<T> {
   constructor(source: Source<T>, every: number, report: (stats: FlowStats) => void, signal: AbortSignal | undefined) {
     super(source, { api: "meter", signal, readsOnDemand: true });
     this.#counters = source as { held?: unknown; dropped?: unknown };
-    this.#every = Math.min(every, MAX_INTERVAL_MS);
+    this.#every = every;
     this.#report = report;
     // An abort must reject a pending next() at once, which a handed-over read cannot do.
     this.#handsOver = signal === undefined;

@@ -445,7 +445,7 @@ export function pipe(
 export function pipe(source: Source<unknown>, ...stages: unknown[]): AsyncIterable<unknown> {
   assertSource(source, "pipe");
   stages.forEach((stage, index) => assertFunction(stage, "pipe", `stages[${index}]`));
-  let flow = asAsyncIterable(source);
+  let flow = asAsyncIterable(source, "pipe");
   for (const stage of stages as Stage<unknown, unknown>[]) flow = stage(flow);
   return flow;
 }

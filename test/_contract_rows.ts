@@ -98,6 +98,13 @@ export const rows: Row[] = [
         param: "'signal'",
         received: "received an object",
       },
+      {
+        // Shaped like a signal but its listener could never be removed: refused at the call, not at cleanup.
+        call: () => boundedBuffer([], 2, { signal: { aborted: false, addEventListener() {} } as never }),
+        type: TypeError,
+        param: "'signal'",
+        received: "received an object",
+      },
     ],
     lossless: true,
     drains: false,

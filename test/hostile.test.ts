@@ -11,11 +11,14 @@ import {
   adaptiveConcurrency,
   batch,
   boundedBuffer,
+  channel,
   concurrencyLimit,
   debounce,
   distribute,
   fromEvents,
+  mapLatest,
   merge,
+  meter,
   pipeTo,
   rateLimit,
   sampleEvery,
@@ -181,6 +184,7 @@ ranges("a time of 2^31 ms or more, which a timer would clamp to 1 ms", () => {
   assertRefused(() => debounce([], big), RangeError, "debounce", "waitMs", received);
   assertRefused(() => debounce([], 10, { maxWaitMs: big }), RangeError, "debounce", "maxWaitMs", received);
   assertRefused(() => timeout([], big), RangeError, "timeout", "ms", received);
+  assertRefused(() => meter([], { report() {}, every: big }), RangeError, "meter", "every", received);
   assertRefused(() => rateLimit([], { limit: 1, intervalMs: big }), RangeError, "rateLimit", "intervalMs", received);
   assertRefused(
     () => concurrencyLimit([], 1, (x) => x, { timeoutMs: big }),
@@ -195,6 +199,15 @@ ranges("a time of 2^31 ms or more, which a timer would clamp to 1 ms", () => {
 
 ranges("null where the types say a value or nothing", () => {
   const emitter = new EventEmitter();
+  assertRefused(() => mapLatest([], (x) => x, { mode: null as never }), RangeError, "mapLatest", "mode", "null");
+  const pausable = Object.assign(new EventEmitter(), { pause() {}, resume() {} });
+  assertRefused(
+    () => fromEvents(pausable, "data", { overflow: "pause", lowWaterMark: null as never }),
+    RangeError,
+    "fromEvents",
+    "lowWaterMark",
+    "null",
+  );
   assertRefused(() => fromEvents(emitter, "data", { endOn: null as never }), TypeError, "fromEvents", "endOn", "null");
   assertRefused(
     () => toReadableStream([], { highWaterMark: null as never }),
@@ -212,6 +225,12 @@ ranges("null where the types say a value or nothing", () => {
       "null",
     );
   }
+});
+
+ranges("a bigint is shown as one, and an option that does not exist is not silently ignored", () => {
+  assertRefused(() => sampleEvery([], 3n as never), RangeError, "sampleEvery", "intervalMs", "3n");
+  const signal = new AbortController().signal;
+  assertRefused(() => channel({ signal } as never), TypeError, "channel", "signal", "an object");
 });
 
 ranges("a count that allocates has a stated maximum", () => {

@@ -141,18 +141,33 @@ export class Upstream<T> {
     const source = this.#source!;
     this.#source = undefined;
     const asyncOpen = (source as AsyncIterable<T>)[Symbol.asyncIterator];
-    this.#iterator = typeof asyncOpen === "function"
+    const opened: unknown = typeof asyncOpen === "function"
       ? asyncOpen.call(source)
-      : new SyncAsAsync((source as Iterable<T | PromiseLike<T>>)[Symbol.iterator]());
+      : (source as Iterable<T | PromiseLike<T>>)[Symbol.iterator]();
+    assertIterator(opened, this.#api, typeof asyncOpen === "function");
+    this.#iterator = typeof asyncOpen === "function"
+      ? opened as AsyncIterator<T>
+      : new SyncAsAsync(opened as Iterator<T | PromiseLike<T>>);
     return this.#iterator;
   }
 }
 
+/** What a source's iterator method gave must be an iterator: as `for await` does, a TypeError, this one naming the call. */
+function assertIterator(opened: unknown, api: string, isAsync: boolean): void {
+  if (opened !== null && typeof opened === "object" && typeof (opened as Iterator<unknown>).next === "function") return;
+  const method = isAsync ? "[Symbol.asyncIterator]()" : "[Symbol.iterator]()";
+  throw new TypeError(`${api}: the source's ${method} gave ${describe(opened)}, not an iterator with next()`);
+}
+
 /** The source itself if it is async; otherwise an async view of it, opened afresh on each iteration. */
-export function asAsyncIterable<T>(source: Source<T>): AsyncIterable<T> {
+export function asAsyncIterable<T>(source: Source<T>, api: string): AsyncIterable<T> {
   if (typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === "function") return source as AsyncIterable<T>;
   return {
-    [Symbol.asyncIterator]: () => new SyncAsAsync((source as Iterable<T | PromiseLike<T>>)[Symbol.iterator]()),
+    [Symbol.asyncIterator]: () => {
+      const opened = (source as Iterable<T | PromiseLike<T>>)[Symbol.iterator]();
+      assertIterator(opened, api, false);
+      return new SyncAsAsync(opened);
+    },
   };
 }
 

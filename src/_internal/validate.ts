@@ -8,7 +8,8 @@ import type { Overflow } from "../types.ts";
 /** Renders a received value for an error message: `0`, `"64"`, `undefined`, `an object`. */
 export function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (typeof value === "bigint") return `${value}n`;
   if (value === null || value === undefined) return String(value);
   if (typeof value === "function") return "a function";
   if (typeof value === "symbol") return value.toString();
@@ -125,12 +126,13 @@ export function assertOptionalBoolean(value: unknown, api: string, param: string
   }
 }
 
+/** An `AbortSignal`, or anything shaped like one (a polyfill's): `aborted`, and listeners that can be added and removed. */
 export function assertSignal(signal: unknown, api: string): void {
   if (signal === undefined) return;
   const candidate = signal as AbortSignal | null;
   if (
     candidate === null || typeof candidate !== "object" || typeof candidate.aborted !== "boolean" ||
-    typeof candidate.addEventListener !== "function"
+    typeof candidate.addEventListener !== "function" || typeof candidate.removeEventListener !== "function"
   ) {
     throw new TypeError(`${api}: 'signal' must be an AbortSignal, received ${describe(signal)}`);
   }
