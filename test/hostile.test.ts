@@ -233,6 +233,12 @@ ranges("a bigint is shown as one, and an option that does not exist is not silen
   assertRefused(() => channel({ signal } as never), TypeError, "channel", "signal", "an object");
 });
 
+ranges("a count beyond 2^53 - 1, which is no longer exact", () => {
+  assertRefused(() => boundedBuffer([], 2 ** 53), RangeError, "boundedBuffer", "capacity", String(2 ** 53));
+  assertRefused(() => sampleNth([], 1e21), RangeError, "sampleNth", "n", "1e+21");
+  assert.is(sampleNth([], Number.MAX_SAFE_INTEGER).dropped, 0, "the largest safe integer is accepted");
+});
+
 ranges("a count that allocates has a stated maximum", () => {
   assertRefused(() => distribute([], 2 ** 31), RangeError, "distribute", "consumers", String(2 ** 31));
   assert.is(distribute([], 65_536).length, 65_536);

@@ -139,12 +139,34 @@ test("fromRedisStream() and toRedisStream() validate their arguments at the call
     () => toRedisStream([], client, { stream: "s", batch: Infinity }),
     /'batch' must be a positive integer/,
   );
+  // Sent on as a Redis argument, 1e21 would be written "1e+21" and refused by the server, not at the call.
+  assert.throws(
+    () => toRedisStream([], client, { stream: "s", maxLen: 1e21 }),
+    /'maxLen' must be a positive integer of at most 2\^53 - 1, received 1e\+21/,
+  );
+  assert.throws(
+    () => fromRedisStream(client, { ...options, claimIdleMs: 1e21 }),
+    /'claimIdleMs' must be a positive integer of at most 2\^53 - 1/,
+  );
   await assert.not.throws(() => fromRedisStream(client, options)); // lazy: nothing sent
   assert.is(await command(client, "EXISTS", "s"), 0);
   assert.match(
     String(await rejection(toRedisStream([{ ok: 1 }, 2 as never], client, { stream: fresh("bad") }))),
     /TypeError: toRedisStream: each item must be an object of fields, received 2/,
   );
+  // A source that breaks the iterator protocol is named as such (not as a bad item), and closed.
+  let closes = 0;
+  const broken = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => Promise.resolve(null as never),
+      return: () => (closes++, Promise.resolve({ done: true as const, value: undefined })),
+    }),
+  };
+  assert.match(
+    String(await rejection(toRedisStream(broken, client, { stream: fresh("broken") }))),
+    /TypeError: toRedisStream: the source broke the iterator protocol: its next\(\) gave null/,
+  );
+  assert.is(closes, 1);
 });
 
 test("fromRedisStream() creates the group and the stream, reads in order, ack() acknowledges", async () => {

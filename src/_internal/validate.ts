@@ -42,16 +42,23 @@ export function assertSource(source: unknown, api: string, param = "source"): vo
   }
 }
 
+/**
+ * A count: a safe integer (up to 2^53 - 1, exact as a number, and written in digits where it is
+ * sent on, as a Redis argument is; `1e21` would go as "1e+21").
+ */
+function assertCount(value: unknown, least: 0 | 1, api: string, param: string): void {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= least) return;
+  const kind = least === 1 ? "a positive integer" : "a non-negative integer";
+  const most = Number.isInteger(value) && (value as number) >= least ? " of at most 2^53 - 1" : "";
+  throw new RangeError(`${api}: '${param}' must be ${kind}${most}, received ${describe(value)}`);
+}
+
 export function assertPositiveInteger(value: unknown, api: string, param: string): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
-    throw new RangeError(`${api}: '${param}' must be a positive integer, received ${describe(value)}`);
-  }
+  assertCount(value, 1, api, param);
 }
 
 export function assertNonNegativeInteger(value: unknown, api: string, param: string): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-    throw new RangeError(`${api}: '${param}' must be a non-negative integer, received ${describe(value)}`);
-  }
+  assertCount(value, 0, api, param);
 }
 
 /** A bound that is a count without `weight` (a positive integer) and a weight with it (a positive finite number). */

@@ -111,7 +111,11 @@ export function toRedisStream(
   if (options.maxLen !== undefined) assertPositiveInteger(options.maxLen, api, "maxLen");
   if (options.maxLag !== undefined) {
     assertPositiveInteger(options.maxLag, api, "maxLag");
-    if (options.group === undefined) throw new TypeError(`${api}: 'group' is required with 'maxLag'`);
+    if (options.group === undefined) {
+      throw new TypeError(
+        `${api}: 'group' is required with 'maxLag' (the lag is the group's), received ${describe(options.group)}`,
+      );
+    }
   }
   if (options.batch !== undefined) assertPositiveInteger(options.batch, api, "batch");
   if (options.pollMs !== undefined) assertTimerMs(options.pollMs, api, "pollMs");
@@ -250,6 +254,8 @@ async function write(
           }),
         );
         pulling = false;
+        const broken = upstream.misread(result);
+        if (broken !== undefined) throw broken; // the source is closed below: it did not finish
         if (result.done) {
           upstream.finished();
           ended = true;
