@@ -339,7 +339,9 @@ class Adaptive<T, R> extends Calls<T, R> implements AdaptiveIterator<unknown> {
   protected override retryDecision(call: Call<T>, error: unknown): RetryDecision {
     if (this.#retryOn !== undefined) {
       const answer = this.#retryOn(error, call.attempts);
-      if (answer === true || typeof answer === "number") {
+      if (answer !== false) {
+        // Anything but true or a wait is refused (a TypeError or RangeError naming retryOn), before the limit moves.
+        if (answer !== true) this.#overloadRetry.checkedWait(answer, "retryOn");
         this.#control.overloaded(call.measure!.ticket);
         this.#limitMoved();
         return this.#overloadRetry.plan(answer, call.attempts, "retryOn");

@@ -215,6 +215,20 @@ test("adaptiveConcurrency() ends with an error retryOn declines (or throws), and
     caught = thrown;
   }
   assert.is(caught, thrownByRetryOn);
+
+  // An answer that is neither true, false nor a wait a timer honours fails the iteration, naming retryOn.
+  for (const [answer, type, shown] of [["yes", TypeError, '"yes"'], [2 ** 31, RangeError, "2147483648"]] as const) {
+    const closing = instrumented([1, 2], { endless: true });
+    caught = undefined;
+    try {
+      await collect(adaptiveConcurrency(closing, () => Promise.reject(error), { retryOn: () => answer as never }));
+    } catch (thrown) {
+      caught = thrown;
+    }
+    assert.instance(caught, type, `retryOn answered ${shown}`);
+    assert.match((caught as Error).message, new RegExp(`^adaptiveConcurrency: 'retryOn' must return .*${shown}$`));
+    assert.is(closing.closes, 1);
+  }
 });
 
 test(

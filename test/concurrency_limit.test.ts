@@ -376,6 +376,14 @@ test(
     assert.match((error as Error).message, /concurrencyLimit: 'retry.retryOn' must return true, false or a number/);
     const negative = concurrencyLimit([1], 1, flaky(clock, 1).fn, { retry: { attempts: 2, retryOn: () => -5 } });
     assert.instance(await rejection(negative.next()), RangeError);
+    // A wait no timer honours (it would fire after 1 ms) is refused too.
+    const tooLong = concurrencyLimit([1], 1, flaky(clock, 1).fn, { retry: { attempts: 2, retryOn: () => 2 ** 31 } });
+    const refused = await rejection(tooLong.next());
+    assert.instance(refused, RangeError);
+    assert.match(
+      (refused as Error).message,
+      /'retry.retryOn' must return .* at most 2147483647 .* returned 2147483648/,
+    );
   }),
 );
 

@@ -5,7 +5,14 @@
  * multiplying the load on a downstream that is already failing.
  */
 import type { RetryOptions } from "../concurrency_limit.ts";
-import { assertAtMostTimer, assertFunction, assertOptions, assertPositiveInteger, describe } from "./validate.ts";
+import {
+  assertAtMostTimer,
+  assertFunction,
+  assertOptions,
+  assertPositiveInteger,
+  describe,
+  MAX_TIMER_MS,
+} from "./validate.ts";
 
 /** The budget counts first attempts and retries per second, over this many seconds. */
 const WINDOW_SECONDS = 10;
@@ -139,18 +146,17 @@ export class RetryPolicy {
     return this.#fullJitter ? Math.random() * ceiling : ceiling;
   }
 
-  /** A wait a `retryOn` returned: a non-negative finite number of milliseconds, or a TypeError/RangeError naming it. */
+  /** A wait a `retryOn` returned: a non-negative number of milliseconds a timer honours, or a TypeError/RangeError naming it. */
   checkedWait(answer: unknown, param: string): number {
     if (typeof answer !== "number") {
       throw new TypeError(
         `${this.#api}: '${param}' must return true, false or a number of milliseconds, returned ${describe(answer)}`,
       );
     }
-    if (!Number.isFinite(answer) || answer < 0) {
+    if (!Number.isFinite(answer) || answer < 0 || answer > MAX_TIMER_MS) {
       throw new RangeError(
-        `${this.#api}: '${param}' must return a non-negative finite number of milliseconds, returned ${
-          describe(answer)
-        }`,
+        `${this.#api}: '${param}' must return a non-negative finite number of milliseconds, at most ${MAX_TIMER_MS} ` +
+          `(2^31 - 1, the longest timer delay), returned ${describe(answer)}`,
       );
     }
     return answer;
