@@ -103,7 +103,7 @@ export interface LimitFunction {
  * ```
  */
 export function limiter(concurrency: number | LimiterOptions): LimitFunction {
-  return makeLimit(limiterOptions(concurrency, "limiter"));
+  return makeLimit(limiterOptions(concurrency, "limiter", "concurrency"));
 }
 
 /** The function {@linkcode limitFunction} returns: `fn`'s parameters, a promise of its result, and `clearQueue()`. */
@@ -158,7 +158,7 @@ export function limitFunction<Args extends unknown[], R>(
   options: number | LimiterOptions,
 ): LimitedFunction<Args, R> {
   assertFunction(fn, "limitFunction", "fn");
-  const limit = makeLimit(limiterOptions(options, "limitFunction"));
+  const limit = makeLimit(limiterOptions(options, "limitFunction", "options"));
   const limited = (...args: Args): Promise<R> => limit(() => fn(...args));
   Object.defineProperty(limited, "clearQueue", { value: limit.clearQueue });
   return limited as LimitedFunction<Args, R>;
@@ -172,12 +172,17 @@ interface Settings {
   maxPending: number;
 }
 
-function limiterOptions(concurrency: number | LimiterOptions, call: string): Settings {
+/** `param` is the argument as the call names it: `concurrency` (a number, or options holding it) or `options`. */
+function limiterOptions(concurrency: number | LimiterOptions, call: string, param: string): Settings {
   let rejectOnClear = false;
   let maxPending = Infinity;
   if (typeof concurrency === "object") {
-    if (concurrency === null) {
-      throw new TypeError(`${call}: 'concurrency' must be a number or an options object, received null`);
+    if (concurrency === null || Array.isArray(concurrency) || concurrency.concurrency === undefined) {
+      throw new TypeError(
+        `${call}: '${param}' must be a number or an options object with 'concurrency', received ${
+          describe(concurrency)
+        }`,
+      );
     }
     const options = concurrency;
     concurrency = options.concurrency;
@@ -327,14 +332,16 @@ function makeLimit(
     },
     map: {
       async value<Input, R>(iterable: Iterable<Input>, fn: (input: Input, index: number) => PromiseLike<R> | R) {
-        if (
-          iterable != null && typeof (iterable as Partial<Iterable<Input>>)[Symbol.iterator] !== "function" &&
-          typeof (iterable as Partial<AsyncIterable<Input>>)[Symbol.asyncIterator] === "function"
-        ) {
+        if (iterable == null || typeof (iterable as Partial<Iterable<Input>>)[Symbol.iterator] !== "function") {
+          const isAsync = iterable != null &&
+            typeof (iterable as Partial<AsyncIterable<Input>>)[Symbol.asyncIterator] === "function";
           throw new TypeError(
-            "limit.map: 'iterable' must be an Iterable, received an async iterable (use concurrencyLimit for a stream)",
+            isAsync
+              ? "limit.map: 'iterable' must be an Iterable, received an async iterable (use concurrencyLimit for a stream)"
+              : `limit.map: 'iterable' must be an Iterable, received ${describe(iterable)}`,
           );
         }
+        assertFunction(fn, "limit.map", "fn");
         const promises: Promise<R>[] = [];
         try {
           Array.from(iterable, (value, index) => {

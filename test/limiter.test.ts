@@ -25,8 +25,9 @@ test("limiter() validates concurrency at the call, as p-limit does, with sluice 
     [-Infinity, RangeError, "received -Infinity"],
     ["2", TypeError, "limiter: 'concurrency' must be a positive integer or Infinity, received \"2\""],
     [undefined, TypeError, "received undefined"],
-    [null, TypeError, "limiter: 'concurrency' must be a number or an options object, received null"],
-    [{}, TypeError, "'concurrency' must be a positive integer or Infinity, received undefined"],
+    [null, TypeError, "limiter: 'concurrency' must be a number or an options object with 'concurrency', received null"],
+    [{}, TypeError, "'concurrency' must be a number or an options object with 'concurrency', received an object"],
+    [[], TypeError, "'concurrency' must be a number or an options object with 'concurrency', received an array"],
     [{ concurrency: 0 }, RangeError, "'concurrency' must be a positive integer or Infinity, received 0"],
     [
       { concurrency: 1, rejectOnClear: "yes" },
@@ -222,6 +223,18 @@ test("limit.map() resolves with results in input order, with indexes, through th
   assert.equal(results, ["a0", "b1", "c2", "d3", "e4"]);
   assert.is(most, 2);
   assert.equal(await limit.map([], () => 1), []);
+  // Not an iterable, or no function: a TypeError naming limit.map (Array.from would make 42 an empty list).
+  for (
+    const [iterable, fn, message] of [
+      [42, () => 1, "limit.map: 'iterable' must be an Iterable, received 42"],
+      [null, () => 1, "limit.map: 'iterable' must be an Iterable, received null"],
+      [[1], 42, "limit.map: 'fn' must be a function, received 42"],
+    ] as const
+  ) {
+    const error = await rejection(limit.map(iterable as never, fn as never));
+    assert.instance(error, TypeError);
+    assert.is((error as Error).message, message);
+  }
   assert.equal(await limit.map(new Set([1, 2]), (n) => n * 2), [2, 4]);
 });
 
@@ -364,7 +377,7 @@ test("limitFunction() validates at the call: fn and the options, with messages n
     [
       () => limitFunction(() => 1, null as never),
       TypeError,
-      "limitFunction: 'concurrency' must be a number or an options object, received null",
+      "limitFunction: 'options' must be a number or an options object with 'concurrency', received null",
     ],
     [
       () => limitFunction(() => 1, { concurrency: 1, rejectOnClear: "yes" as never }),
