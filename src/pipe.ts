@@ -3,7 +3,7 @@
  * @module
  */
 import { asAsyncIterable } from "./_internal/upstream.ts";
-import { assertFunction, assertSource } from "./_internal/validate.ts";
+import { assertFunction, assertSource, describe, isIterableSource } from "./_internal/validate.ts";
 import type { Source } from "./types.ts";
 
 /** One step of a pipeline: takes the items so far, returns the next async iterable. */
@@ -28,7 +28,7 @@ export type Stage<A, B> = (input: AsyncIterable<A>) => AsyncIterable<B>;
  * @param source The items that enter the pipeline.
  * @param stages Functions from one async iterable to the next (typed up to 20 stages).
  * @returns What the last stage returns (with no stage: an async source itself, a sync one read as async).
- * @throws {TypeError} If `source` is not iterable or a stage is not a function.
+ * @throws {TypeError} If `source` is not iterable, a stage is not a function, or a stage returns something not iterable.
  *
  * @example Buffer, then debounce
  * ```ts
@@ -446,6 +446,12 @@ export function pipe(source: Source<unknown>, ...stages: unknown[]): AsyncIterab
   assertSource(source, "pipe");
   stages.forEach((stage, index) => assertFunction(stage, "pipe", `stages[${index}]`));
   let flow = asAsyncIterable(source, "pipe");
-  for (const stage of stages as Stage<unknown, unknown>[]) flow = stage(flow);
+  (stages as Stage<unknown, unknown>[]).forEach((stage, index) => {
+    flow = stage(flow);
+    // Caught here, naming the stage, rather than by the next stage or the loop with a message about its input.
+    if (!isIterableSource(flow)) {
+      throw new TypeError(`pipe: stages[${index}] returned ${describe(flow)}, not an async iterable`);
+    }
+  });
   return flow;
 }

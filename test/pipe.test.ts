@@ -26,6 +26,19 @@ test("pipe() with no stage reads a sync source as an async iterable", async () =
   assert.equal(await collect(flow), ["a", "b"]);
 });
 
+test("pipe() names a stage that returns no iterable, at the call", () => {
+  assert.throws(
+    () => pipe([1, 2], () => 42 as never),
+    (error: unknown) =>
+      error instanceof TypeError && error.message === "pipe: stages[0] returned 42, not an async iterable",
+  );
+  assert.throws(
+    () => pipe([1, 2], (items) => items, () => undefined as never, (items) => boundedBuffer(items, 2)),
+    (error: unknown) =>
+      error instanceof TypeError && error.message === "pipe: stages[1] returned undefined, not an async iterable",
+  );
+});
+
 test("pipe() pulls nothing until the result is iterated", async () => {
   const source = instrumented([1, 2, 3]);
   const flow = pipe(source, (items) => boundedBuffer(items, 2), double);
