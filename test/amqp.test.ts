@@ -210,6 +210,21 @@ test("fromAmqpQueue() and toAmqpExchange() validate their arguments at the call"
     /toAmqpExchange: each item must be a Uint8Array, a string or \{ content \}, received 2/,
   );
   assert.is(source.closes, 1, "the source is closed");
+  // An object item is checked too: it needs 'content', and its 'properties' must be an object.
+  for (
+    const [item, message] of [
+      [{}, /received an object without 'content'/],
+      [new ArrayBuffer(2), /received an ArrayBuffer \(wrap it: new Uint8Array\(buffer\)\)/],
+      [
+        { content: "x", properties: "abc" },
+        /an item's 'properties' must be an object of publish options, received "abc"/,
+      ],
+    ] as const
+  ) {
+    const refused = await rejection(toAmqpExchange([item] as never, channel, "", { routingKey: queue }));
+    assert.instance(refused, TypeError);
+    assert.match(String(refused), message);
+  }
   await channel.close();
 });
 

@@ -277,11 +277,29 @@ class Publisher<T extends AmqpPublishable> {
     let body: unknown = item;
     let routingKey: string | undefined;
     if (item !== null && typeof item === "object" && !(item instanceof Uint8Array)) {
+      if (!("content" in item)) {
+        const what = item instanceof ArrayBuffer
+          ? "an ArrayBuffer (wrap it: new Uint8Array(buffer))"
+          : `${describe(item)} without 'content'`;
+        throw new TypeError(
+          `toAmqpExchange: each item must be a Uint8Array, a string or { content }, received ${what}`,
+        );
+      }
       body = (item as { content?: unknown }).content;
       routingKey = (item as { routingKey?: string }).routingKey;
       if (routingKey !== undefined && typeof routingKey !== "string") {
         throw new TypeError(
           `toAmqpExchange: an item's 'routingKey' must be a string, received ${describe(routingKey)}`,
+        );
+      }
+      const { properties } = item as { properties?: unknown };
+      if (
+        properties !== undefined && (properties === null || typeof properties !== "object" || Array.isArray(properties))
+      ) {
+        throw new TypeError(
+          `toAmqpExchange: an item's 'properties' must be an object of publish options, received ${
+            describe(properties)
+          }`,
         );
       }
     }
