@@ -141,13 +141,10 @@ export class Upstream<T> {
     const source = this.#source!;
     this.#source = undefined;
     const asyncOpen = (source as AsyncIterable<T>)[Symbol.asyncIterator];
-    const opened: unknown = typeof asyncOpen === "function"
-      ? asyncOpen.call(source)
-      : (source as Iterable<T | PromiseLike<T>>)[Symbol.iterator]();
-    assertIterator(opened, this.#api, typeof asyncOpen === "function");
-    this.#iterator = typeof asyncOpen === "function"
-      ? opened as AsyncIterator<T>
-      : new SyncAsAsync(opened as Iterator<T | PromiseLike<T>>);
+    const isAsync = typeof asyncOpen === "function";
+    const opened: unknown = isAsync ? asyncOpen.call(source) : (source as Iterable<T>)[Symbol.iterator]();
+    assertIterator(opened, this.#api, isAsync);
+    this.#iterator = isAsync ? opened as AsyncIterator<T> : new SyncAsAsync(opened as Iterator<T | PromiseLike<T>>);
     return this.#iterator;
   }
 }
