@@ -246,6 +246,35 @@ ranges("a count that allocates has a stated maximum", () => {
 
 ranges.run();
 
+const signals = suite("a signal-shaped object whose addEventListener throws");
+
+signals("the first next() rejects with that error instead of throwing, and opens nothing", async () => {
+  const boom = new Error("addEventListener broke");
+  const signal = {
+    aborted: false,
+    addEventListener() {
+      throw boom;
+    },
+    removeEventListener() {},
+  } as unknown as AbortSignal;
+  const opened: string[] = [];
+  const source = {
+    [Symbol.asyncIterator]() {
+      opened.push("opened");
+      return { next: () => Promise.resolve({ done: true as const, value: undefined }) };
+    },
+  };
+  for (const it of [boundedBuffer(source, 1, { signal }), sampleEvery(source, 10, { signal })]) {
+    let result: Promise<unknown> | undefined;
+    assert.not.throws(() => (result = it.next()));
+    assert.is(await rejection(result!), boom);
+    assert.equal(await it.next(), { value: undefined, done: true });
+  }
+  assert.equal(opened, []);
+});
+
+signals.run();
+
 const closing = suite("closing reports what the source's return() threw");
 
 closing("boundedBuffer: return() rejects with the error the source's return() threw, as sampleNth does", async () => {

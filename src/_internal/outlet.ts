@@ -185,7 +185,14 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
     }
     if (s.status === INITIAL) {
       s.status = RUNNING;
-      s.signal?.addEventListener("abort", this.onAbort);
+      try {
+        s.signal?.addEventListener("abort", this.onAbort);
+      } catch (error) {
+        // A signal-shaped object whose addEventListener throws: this call rejects with it; nothing was started.
+        this.endIteration({ error });
+        s.status = CLOSED;
+        return this.settleTerminal();
+      }
       this.start();
       // start() may end the iteration (a target that refuses a listener), or return() may run inside it.
       if ((s.status as Status) === CLOSED) return this.settleTerminal();
