@@ -35,7 +35,8 @@ import type { SluiceIterator, Source, SourceItem } from "./types.ts";
  * @param sources The sources to read, async or plain iterables.
  * @returns An async iterator of every item of every source, each source's items in their order; its item type
  *   is the union of the sources' (`merge([1, 2], ["a"])` yields `number | string`).
- * @throws {TypeError} If an argument is not iterable; the message names it, as `'sources[1]'`.
+ * @throws {TypeError} If an argument is not iterable; the message names it, as `'sources[1]'`. Also for
+ *   `merge([a, b])` with async iterables in the array (mergePriority's shape): spread it, `merge(...sources)`.
  *
  * @example Read two queues in one loop
  * ```ts
@@ -54,7 +55,18 @@ export function merge<T>(...sources: Source<T>[]): SluiceIterator<T>;
 export function merge<S extends Source<unknown>[]>(...sources: S): SluiceIterator<SourceItem<S[number]>>;
 export function merge<T>(...sources: Source<T>[]): SluiceIterator<T> {
   for (let i = 0; i < sources.length; i++) assertSource(sources[i], "merge", `sources[${i}]`);
+  if (sources.length === 1 && isArrayOfAsyncSources(sources[0])) {
+    // mergePriority's shape: as one array source, its items would be the sources themselves.
+    throw new TypeError(
+      "merge: takes its sources as arguments, merge(a, b); received one array of async iterables (spread it: merge(...sources))",
+    );
+  }
   return new Merge(sources);
+}
+
+function isArrayOfAsyncSources(value: unknown): boolean {
+  return Array.isArray(value) && value.length > 0 &&
+    value.every((item) => item != null && typeof item[Symbol.asyncIterator] === "function");
 }
 
 /** Waiting items go out in the order they arrived (round robin among ready sources). */

@@ -25,6 +25,21 @@ test("merge() with no sources, or only empty ones, is empty", async () => {
   assert.equal(await collect(merge([], [])), []);
 });
 
+test("merge([a, b]), mergePriority's shape, is refused with the fix; one array of plain items is still one source", async () => {
+  async function* letters() {
+    yield "a";
+  }
+  assert.throws(
+    () => merge([letters(), letters()] as never),
+    (error: unknown) =>
+      error instanceof TypeError &&
+      error.message.startsWith("merge: takes its sources as arguments, merge(a, b)") &&
+      error.message.includes("merge(...sources)"),
+  );
+  assert.equal(await collect(merge(["ab", "cd"])), ["ab", "cd"]);
+  assert.equal(await collect(merge([[1, 2], [3]])), [[1, 2], [3]]);
+});
+
 test("merge() pulls nothing before the first next(), then one read per source", async () => {
   const sources = [
     instrumented([], { endless: true }),
