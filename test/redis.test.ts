@@ -587,6 +587,24 @@ test("toRedisStream() rejects with a WriteError holding exactly the items not wr
   assert.equal(unwritten.map(({ n }) => n), missing);
 });
 
+test("toRedisStream() rejects with a source error only once the writes already sent have landed", async () => {
+  const real = await connect();
+  const observer = await connect();
+  // Replies come 50 ms late, so the source's error comes while the first writes are in flight.
+  const slow = {
+    sendCommand: (args: string[]) => delay(50).then(() => real.sendCommand(args)),
+  } as unknown as typeof real;
+  const stream = fresh("source-error");
+  const boom = new Error("source broke");
+  async function* jobs() {
+    yield { n: 0 };
+    yield { n: 1 };
+    throw boom;
+  }
+  assert.is(await rejection(toRedisStream(jobs(), slow, { stream })), boom);
+  assert.is(await command(observer, "XLEN", stream), 2, "both writes sent before the error are in the stream");
+});
+
 test("the lag falls back to counting entries when Redis cannot report it", async () => {
   const client = await connect();
   const stream = fresh("fallback");

@@ -77,7 +77,8 @@ export interface ToRedisStreamResult {
  * @param client A connected node-redis client (v4 or later); it is not closed here.
  * @param options `stream`, and `group`, `maxLag`, `maxLen`, `batch`, `pollMs`, `signal`.
  * @returns A promise of `{ written, lastId, heldMs }` once the source ended and every write was acknowledged by Redis.
- *   It rejects with the first error of the source or of Redis (outside a write), or with `signal.reason`; the source is closed then. When a write
+ *   It rejects with the first error of the source or of Redis (outside a write), or with `signal.reason`; the source is closed then,
+ *   and (but after an abort) the writes already sent have landed or failed. When a write
  *   fails (the server went away), it rejects with a {@linkcode WriteError}: `unwritten` holds the items pulled and
  *   not written, in source order, `written` and `lastId` what was written, `cause` the failed write's error.
  * @throws {TypeError} If `source` is not iterable, `client` is not a node-redis client, or an option has the wrong
@@ -214,6 +215,8 @@ async function write(
   let heldMs = 0;
   /** True while a pull from the source is in flight (an abort then must not wait for the source to close). */
   let pulling = false;
+  /** The writes of the batch being filled: a failure of the source or of an item waits for them to land first. */
+  let writes: Promise<unknown>[] = [];
   try {
     waiter.check();
     if (group !== undefined) await waiter.wait(ensureGroup(client, stream, group, "0"));
@@ -236,7 +239,7 @@ async function write(
         }
         room = Math.min(batch, credit);
       }
-      const writes: Promise<unknown>[] = [];
+      writes = [];
       /** The items of this batch, beside their writes. */
       const items: RedisStreamFields[] = [];
       let ended = false;
@@ -310,6 +313,8 @@ async function write(
     // After an abort the source may be stuck in a pull: close it without waiting for it.
     if (pulling && waiter.aborted) upstream.close().catch(noop);
     else await upstream.close().catch(noop);
+    // Writes already sent land (or fail) before the rejection, so the stream is settled when the caller hears of it.
+    if (!waiter.aborted) await Promise.allSettled(writes);
     throw error;
   } finally {
     waiter.dispose();
