@@ -556,6 +556,33 @@ test("contract: toAmqpExchange() closes the source on abort, passes a source err
   await channel.close();
 });
 
+test("toAmqpExchange() rejects with a source error only once the messages already published are confirmed", async () => {
+  const queue = await freshQueue("source-error");
+  const real = await connections[0]!.createConfirmChannel();
+  // Confirms reach toAmqpExchange 50 ms late, so the source's error comes while they are pending.
+  let confirmed = 0;
+  const channel = Object.create(real, {
+    publish: {
+      value: (exchange: string, key: string, content: Buffer, options: unknown, done?: (error: unknown) => void) =>
+        real.publish(exchange, key, content, options as never, (error: unknown) => {
+          setTimeout(() => {
+            confirmed++;
+            done?.(error);
+          }, 50);
+        }),
+    },
+  }) as typeof real;
+  const boom = new Error("source failed");
+  async function* jobs() {
+    yield "a";
+    yield "b";
+    throw boom;
+  }
+  assert.is(await rejection(toAmqpExchange(jobs(), channel, "", { routingKey: queue })), boom);
+  assert.is(confirmed, 2, "both confirms arrived before the rejection");
+  await real.close();
+});
+
 test("at-least-once: a consumer killed with SIGKILL mid-batch loses nothing; the survivors get its messages", async () => {
   const queue = await freshQueue("crash");
   const results = await freshQueue("crash-results");

@@ -90,7 +90,8 @@ const NodeBuffer = (globalThis as { Buffer?: BufferConstructorLike }).Buffer;
  * @param options `routingKey`, `mandatory`, `maxInFlight`, `signal`.
  * @returns A promise of `{ published, confirmWaitMs, drainWaitMs }` once the source ended and every publish was
  *   confirmed. It rejects with a {@linkcode PublishError} when the broker refused a message or went away, with the
- *   source's own error, or with `signal.reason`; the source is closed then.
+ *   source's own error, or with `signal.reason`; the source is closed then. With the source's error (or an item's),
+ *   the messages already published are confirmed or failed first.
  * @throws {TypeError} If `source` is not iterable, `channel` is not an amqplib channel, `exchange` is not a string,
  *   or an option has the wrong type. An item of another kind rejects the promise with a TypeError.
  * @throws {RangeError} If `maxInFlight` is not a positive integer.
@@ -238,6 +239,15 @@ class Publisher<T extends AmqpPublishable> {
     } catch (error) {
       if (pulling) this.#upstream.close(true).catch(noop);
       else await this.#upstream.close().catch(noop);
+      // An error of the source or of an item, not the broker's or an abort: the messages already published are
+      // confirmed (or fail) before the caller hears of it, so a retry does not race them.
+      if (!this.#failed && !this.#signal?.aborted) {
+        try {
+          while (this.#inFlight.size > 0) await this.#changed();
+        } catch {
+          // The broker failed or an abort came meanwhile: the source's error is still the one reported.
+        }
+      }
       throw error;
     } finally {
       watch.stop();
