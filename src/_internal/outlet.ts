@@ -189,7 +189,7 @@ export abstract class Outlet<T> implements AsyncIterableIterator<T>, AsyncDispos
         s.signal?.addEventListener("abort", this.onAbort);
       } catch (error) {
         // A signal-shaped object whose addEventListener throws: this call rejects with it; nothing was started.
-        this.endIteration({ error });
+        this.fail(error);
         s.status = CLOSED;
         return this.settleTerminal();
       }
